@@ -1,0 +1,173 @@
+/**
+ * Loads SKILL.md and skill/references/**.md, validates every frontmatter and builds the catalog.
+ * All problems are collected and reported together, each with its file and field, so a broken
+ * skill fails at start-up with a message that says exactly what to fix.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import matter from 'gray-matter';
+import type * as z from 'zod';
+import { modelSchema, noteSchema, providerSchema, skillSchema } from './schema.js';
+import type { Model, Note, Provider, SkillFrontmatter } from './schema.js';
+
+/** Where a fact came from: the file (relative to the skill root) and its full text. */
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+export type ModelEntry = Model & { file: SourceFile };
+export type ProviderEntry = Provider & { file: SourceFile };
+export type NoteEntry = Note & { file: SourceFile };
+
+export interface Catalog {
+  root: string;
+  skill: SkillFrontmatter & { file: SourceFile };
+  models: ModelEntry[];
+  providers: ProviderEntry[];
+  notes: NoteEntry[];
+  defaultModel: ModelEntry;
+  defaultProvider: ProviderEntry;
+}
+
+export class CatalogError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The Kimi skill files are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'CatalogError';
+  }
+}
+
+export const SKILL_FILE = 'SKILL.md';
+export const REFERENCES_DIR = join('skill', 'references');
+
+/** Walks up from `start` to the folder that holds SKILL.md (the bundle lives in dist/). */
+export function findSkillRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, SKILL_FILE))) return dir;
+    if (dirname(dir) === dir) throw new CatalogError([`no ${SKILL_FILE} found in ${start} or any folder above it`]);
+  }
+}
+
+function markdownFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join(dir, f))
+    .sort();
+}
+
+/** Strict Agent Skills validators reject YAML flow collections (`{…}`, `[…]`); we do too. */
+function flowCollectionLines(frontmatter: string): number[] {
+  return frontmatter
+    .split('\n')
+    .flatMap((line, i) => (/^\s*(-\s*|[\w.-]+:\s*)[[{]/.test(line) ? [i + 2] : []));
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = issue.path.length > 0 ? issue.path.join('.') : '(frontmatter)';
+  return `${field}: ${issue.message}`;
+}
+
+const schemasByKind = { model: modelSchema, provider: providerSchema, note: noteSchema } as const;
+
+export function loadCatalog(root: string): Catalog {
+  const problems: string[] = [];
+  const models: ModelEntry[] = [];
+  const providers: ProviderEntry[] = [];
+  const notes: NoteEntry[] = [];
+  let skill: Catalog['skill'] | undefined;
+
+  const parse = (absPath: string): { data: Record<string, unknown>; file: SourceFile } | undefined => {
+    const path = relative(root, absPath).split(sep).join('/');
+    const text = readFileSync(absPath, 'utf8');
+    let parsed: matter.GrayMatterFile<string>;
+    try {
+      parsed = matter(text, { language: 'yaml' }); // passing options also turns off gray-matter's content cache, whose hits lack .matter
+    } catch (e) {
+      problems.push(`${path}: the YAML frontmatter does not parse: ${(e as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+    if (Object.keys(parsed.data).length === 0) {
+      problems.push(`${path}: no YAML frontmatter (expected a --- block at the top)`);
+      return undefined;
+    }
+    for (const line of flowCollectionLines(parsed.matter)) {
+      problems.push(`${path}:${line}: inline {…} or […] collection; write it as a block (one "- item" or "key: value" per line)`);
+    }
+    return { data: parsed.data, file: { path, text } };
+  };
+
+  const skillPath = join(root, SKILL_FILE);
+  if (!existsSync(skillPath)) problems.push(`${SKILL_FILE}: missing in ${root}`);
+  else {
+    const doc = parse(skillPath);
+    if (doc) {
+      const result = skillSchema.safeParse(doc.data);
+      if (result.success) skill = { ...result.data, file: doc.file };
+      else problems.push(...result.error.issues.map((i) => `${doc.file.path}: ${describeIssue(i)}`));
+    }
+  }
+
+  for (const absPath of markdownFiles(join(root, REFERENCES_DIR))) {
+    const doc = parse(absPath);
+    if (!doc) continue;
+    const kind = doc.data.kind;
+    if (kind !== 'model' && kind !== 'provider' && kind !== 'note') {
+      problems.push(`${doc.file.path}: kind: expected "model", "provider" or "note", got ${JSON.stringify(kind)}`);
+      continue;
+    }
+    const result = schemasByKind[kind].safeParse(doc.data);
+    if (!result.success) {
+      problems.push(...result.error.issues.map((i) => `${doc.file.path}: ${describeIssue(i)}`));
+      continue;
+    }
+    if (kind === 'model') models.push({ ...(result.data as Model), file: doc.file });
+    else if (kind === 'provider') providers.push({ ...(result.data as Provider), file: doc.file });
+    else notes.push({ ...(result.data as Note), file: doc.file });
+  }
+
+  problems.push(...crossCheck(models, providers, notes));
+  const defaultModel = models.find((m) => m.default);
+  const defaultProvider = providers.find((p) => p.default);
+  if (problems.length > 0 || !skill || !defaultModel || !defaultProvider) throw new CatalogError(problems);
+
+  // Newest model first; the default host first, then hosts with a fixed URL, then self-hosted.
+  models.sort((a, b) => b.released.localeCompare(a.released));
+  const hostRank = (p: Provider) => (p.default ? 0 : p.base_url ? 1 : 2);
+  providers.sort((a, b) => hostRank(a) - hostRank(b) || a.id.localeCompare(b.id));
+  return { root, skill, models, providers, notes, defaultModel, defaultProvider };
+}
+
+function crossCheck(models: ModelEntry[], providers: ProviderEntry[], notes: NoteEntry[]): string[] {
+  const problems: string[] = [];
+  for (const group of [models, providers, notes]) {
+    const seen = new Map<string, string>();
+    for (const entry of group) {
+      const earlier = seen.get(entry.id);
+      if (earlier) problems.push(`${entry.file.path}: id: "${entry.id}" is already used by ${earlier}`);
+      seen.set(entry.id, entry.file.path);
+    }
+  }
+  const known = new Set(models.map((m) => m.id));
+  for (const p of providers) {
+    for (const modelId of Object.keys(p.models)) {
+      if (!known.has(modelId)) problems.push(`${p.file.path}: models.${modelId}: unknown model (known: ${[...known].join(', ')})`);
+    }
+  }
+  for (const [label, group] of [['model', models], ['provider', providers]] as const) {
+    const defaults = group.filter((e) => e.default);
+    if (defaults.length !== 1) {
+      const where = defaults.length === 0 ? 'none has' : `${defaults.map((d) => d.file.path).join(' and ')} all have`;
+      problems.push(`exactly one ${label} file needs "default: true"; ${where} it`);
+    }
+  }
+  return problems;
+}
+
+export function findModel(catalog: Catalog, id: string): ModelEntry | undefined {
+  return catalog.models.find((m) => m.id === id);
+}
+
+export function findProvider(catalog: Catalog, id: string): ProviderEntry | undefined {
+  return catalog.providers.find((p) => p.id === id);
+}

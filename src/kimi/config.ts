@@ -1,0 +1,112 @@
+/**
+ * Configuration from the environment. Which host, which key, which base URL and which default
+ * model; every name and default comes from the catalog, so adding a host is a markdown change.
+ */
+import * as z from 'zod';
+import { findModel, findProvider } from '../catalog/load.js';
+import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
+import { registerSecret } from '../log.js';
+
+export type Env = Record<string, string | undefined>;
+
+/** A resolved host: where to send requests and with which key (the key never leaves this object). */
+export interface Host {
+  provider: ProviderEntry;
+  baseURL: string | undefined;
+  apiKey: string | undefined;
+  /** The variable the key came from, for messages ("RUNAPI_KEY"); never the key itself. */
+  keyVar: string | undefined;
+  /** Why this host cannot be called yet, with what to do; undefined when it can. */
+  problem: string | undefined;
+}
+
+export interface Settings {
+  provider: ProviderEntry;
+  model: ModelEntry;
+  /** Bad values found in the environment; the server still starts and reports them per call. */
+  problems: string[];
+}
+
+const url = z.url({ protocol: /^https?$/ });
+
+/**
+ * A value a client passed without expanding (`${RUNAPI_KEY}`), or an empty one, is treated as
+ * unset: some clients (OpenClaw among them) hand the literal placeholder to the server.
+ */
+export function readVar(env: Env, name: string): { value: string | undefined; unexpanded: boolean } {
+  const raw = env[name]?.trim();
+  if (!raw) return { value: undefined, unexpanded: false };
+  if (/^\$\{[^}]*\}$|^\$[A-Z_][A-Z0-9_]*$/.test(raw)) return { value: undefined, unexpanded: true };
+  return { value: raw, unexpanded: false };
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+export function resolveSettings(catalog: Catalog, env: Env): Settings {
+  const problems: string[] = [];
+  let provider = catalog.defaultProvider;
+  let model = catalog.defaultModel;
+  const providerName = readVar(env, 'KIMI_PROVIDER').value;
+  if (providerName) {
+    const found = findProvider(catalog, providerName);
+    if (found) provider = found;
+    else problems.push(`KIMI_PROVIDER="${providerName}" is not a known host; set it to one of: ${catalog.providers.map((p) => p.id).join(', ')}.`);
+  }
+  const modelName = readVar(env, 'KIMI_MODEL').value;
+  if (modelName) {
+    const found = findModel(catalog, modelName);
+    if (found) model = found;
+    else problems.push(`KIMI_MODEL="${modelName}" is not a known model; set it to one of: ${catalog.models.map((m) => m.id).join(', ')}.`);
+  }
+  return { provider, model, problems };
+}
+
+/** Resolves the base URL and key of one host from the environment. */
+export function resolveHost(provider: ProviderEntry, env: Env): Host {
+  const problems: string[] = [];
+  let baseURL = provider.base_url;
+  if (provider.base_url_env) {
+    const fromEnv = readVar(env, provider.base_url_env).value;
+    if (fromEnv) {
+      if (url.safeParse(fromEnv).success) baseURL = fromEnv;
+      else problems.push(`${provider.base_url_env}="${fromEnv}" is not an http(s) URL; set it like https://host/v1.`);
+    }
+  }
+
+  let apiKey: string | undefined;
+  let keyVar: string | undefined;
+  const unexpanded: string[] = [];
+  for (const name of provider.key_env) {
+    const v = readVar(env, name);
+    if (v.unexpanded) unexpanded.push(name);
+    if (v.value) {
+      apiKey = v.value;
+      keyVar = name;
+      break;
+    }
+  }
+  // RunAPI's own skill documents OPENAI_API_KEY + OPENAI_BASE_URL. An OpenAI key is used only
+  // when its base URL names this very host, so it is never sent anywhere the user did not name.
+  const openaiBase = readVar(env, 'OPENAI_BASE_URL').value;
+  const openaiKey = readVar(env, 'OPENAI_API_KEY').value;
+  if (!apiKey && openaiKey && openaiBase && baseURL && sameUrl(openaiBase, baseURL)) {
+    apiKey = openaiKey;
+    keyVar = 'OPENAI_API_KEY';
+  }
+
+  registerSecret(apiKey);
+  if (!baseURL && problems.length === 0) {
+    problems.push(`${provider.title} needs a base URL: set ${provider.base_url_env} (for example http://127.0.0.1:8000/v1).`);
+  }
+  if (!apiKey && !provider.key_optional) {
+    const [primary] = provider.key_env;
+    const hint = unexpanded.length
+      ? ` ${unexpanded.join(', ')} holds an unexpanded placeholder like \${${unexpanded[0]}}; your client did not substitute it, so put the key itself in the server's env.`
+      : '';
+    const where = provider.key_url ? ` Get a key at ${provider.key_url}.` : '';
+    problems.push(`No API key for ${provider.title}: set ${primary} in the MCP server's environment.${where}${hint}`);
+  }
+  return { provider, baseURL, apiKey, keyVar, problem: problems.length ? problems.join(' ') : undefined };
+}

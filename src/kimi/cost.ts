@@ -1,0 +1,46 @@
+/** Cost of a call from token counts and a catalog price (per 1M tokens). */
+import type { Price } from '../catalog/schema.js';
+
+export interface TokenCounts {
+  /** All prompt tokens, cached ones included (as hosts report prompt_tokens). */
+  input: number;
+  /** The part of `input` served from the host's prompt cache. */
+  cached: number;
+  output: number;
+}
+
+/** Amounts in the price's currency; a part is null when its price is unknown and it is needed. */
+export interface Cost {
+  currency: Price['currency'];
+  input: number | null;
+  cached: number | null;
+  output: number | null;
+  total: number | null;
+}
+
+function part(tokens: number, perMillion: number | 'unknown'): number | null {
+  if (tokens === 0) return 0;
+  if (perMillion === 'unknown') return null;
+  return round((tokens * perMillion) / 1_000_000);
+}
+
+/** Rounds to a millionth of the currency unit, which hides float noise without hiding cost. */
+function round(n: number): number {
+  return Math.round(n * 1e6) / 1e6;
+}
+
+export function computeCost(price: Price, tokens: TokenCounts): Cost {
+  const cached = Math.min(tokens.cached, tokens.input);
+  const input = part(tokens.input - cached, price.input);
+  const cachedCost = part(cached, price.cached_input);
+  const output = part(tokens.output, price.output);
+  const total = input === null || cachedCost === null || output === null ? null : round(input + cachedCost + output);
+  return { currency: price.currency, input, cached: cachedCost, output, total };
+}
+
+export function formatMoney(amount: number | null, currency: Price['currency']): string {
+  if (amount === null) return 'unknown';
+  const symbol = currency === 'USD' ? '$' : '¥';
+  const digits = amount !== 0 && Math.abs(amount) < 0.01 ? 6 : 4;
+  return `${symbol}${amount.toFixed(digits).replace(/0+$/, '').replace(/\.$/, '.00')}`;
+}

@@ -1,0 +1,102 @@
+/** Pre-call token and cost estimate: counts the prompt (exactly where the host can) and prices it. */
+import { findModel } from '../catalog/load.js';
+import type { Catalog } from '../catalog/load.js';
+import type { Price } from '../catalog/schema.js';
+import { resolveHost } from './config.js';
+import type { Env, Settings } from './config.js';
+import { computeCost } from './cost.js';
+import type { Cost } from './cost.js';
+import { requireOffer, requireProvider } from './catalog-view.js';
+import { UsageError } from './errors.js';
+import { estimateMessagesTokens } from './tokens.js';
+import type { ChatMessageLike } from './tokens.js';
+import { countTokensExactly, describeFailure } from './upstream.js';
+
+export interface EstimateRequest {
+  model?: string;
+  provider?: string;
+  input_tokens?: number;
+  text?: string;
+  messages?: ChatMessageLike[];
+  output_tokens?: number;
+  cached_tokens?: number;
+}
+
+export type CountedBy = 'given' | 'estimate' | 'exact';
+
+export interface Estimate {
+  model: string;
+  provider: string;
+  model_id: string;
+  input_tokens: number;
+  cached_tokens: number;
+  output_tokens: number;
+  counted_by: CountedBy;
+  cost: Cost;
+  price: Price;
+  notes: string[];
+}
+
+export interface CallContext {
+  catalog: Catalog;
+  settings: Settings;
+  env: Env;
+}
+
+export async function estimateCost(ctx: CallContext, req: EstimateRequest, signal?: AbortSignal): Promise<Estimate> {
+  const { catalog, settings } = ctx;
+  const sources = [req.input_tokens !== undefined, req.text !== undefined, req.messages !== undefined].filter(Boolean).length;
+  if (sources !== 1) {
+    throw new UsageError('Give exactly one of input_tokens (a known count), text (a prompt to count) or messages (a chat to count).');
+  }
+  const model = req.model ? findModel(catalog, req.model) : settings.model;
+  if (!model) throw new UsageError(`Unknown model "${req.model}". Use one of: ${catalog.models.map((m) => m.id).join(', ')}.`);
+  const provider = req.provider ? requireProvider(catalog, req.provider) : settings.provider;
+  const offer = requireOffer(catalog, model, provider);
+  const notes: string[] = [];
+
+  let inputTokens: number;
+  let countedBy: CountedBy;
+  if (req.input_tokens !== undefined) {
+    inputTokens = req.input_tokens;
+    countedBy = 'given';
+  } else {
+    const messages: ChatMessageLike[] = req.messages ?? [{ role: 'user', content: req.text ?? '' }];
+    inputTokens = estimateMessagesTokens(messages);
+    countedBy = 'estimate';
+    const host = resolveHost(provider, ctx.env);
+    if (provider.token_count_endpoint && !host.problem) {
+      try {
+        inputTokens = await countTokensExactly(host, provider.token_count_endpoint, offer.id, messages, signal);
+        countedBy = 'exact';
+      } catch (e) {
+        notes.push(`Exact count failed, so the offline estimate is used: ${describeFailure(e, host)}`);
+      }
+    }
+    if (countedBy === 'estimate') notes.push('Offline estimate of Kimi tokens (chat template included); typically within about 10%.');
+  }
+
+  const outputTokens = req.output_tokens ?? 0;
+  if (req.output_tokens === undefined) notes.push('No output_tokens given, so output is priced at 0; pass the answer length you expect.');
+  const cachedTokens = Math.min(req.cached_tokens ?? 0, inputTokens);
+  if ((req.cached_tokens ?? 0) > inputTokens) notes.push(`cached_tokens was more than the ${inputTokens} input tokens; capped.`);
+  if (outputTokens > model.max_output) notes.push(`${model.id} writes at most ${model.max_output} output tokens; the host refuses a larger max_tokens.`);
+  if (inputTokens + outputTokens > model.context_window) {
+    notes.push(`Input plus output (${inputTokens + outputTokens}) exceeds ${model.id}'s ${model.context_window}-token window; the host would answer 400.`);
+  }
+
+  const cost = computeCost(offer.price, { input: inputTokens, cached: cachedTokens, output: outputTokens });
+  if (cost.total === null) notes.push(`${provider.id} has not published every price for ${model.id} (source: ${offer.price.source}).`);
+  return {
+    model: model.id,
+    provider: provider.id,
+    model_id: offer.id,
+    input_tokens: inputTokens,
+    cached_tokens: cachedTokens,
+    output_tokens: outputTokens,
+    counted_by: countedBy,
+    cost,
+    price: offer.price,
+    notes,
+  };
+}

@@ -1,0 +1,25 @@
+/** Builds the MCP server from a catalog and an environment; transports are chosen by the caller. */
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Catalog } from '../catalog/load.js';
+import { resolveSettings } from '../kimi/config.js';
+import type { Env } from '../kimi/config.js';
+import { log } from '../log.js';
+import { registerResources, SKILL_URI } from './resources.js';
+import { registerTools } from './tool.js';
+import { createTools } from './tools/index.js';
+import { version } from '../version.js';
+
+export function createServer(catalog: Catalog, env: Env): McpServer {
+  const settings = resolveSettings(catalog, env);
+  for (const problem of settings.problems) log(`configuration: ${problem}`);
+  const ctx = { catalog, settings, env };
+  const tools = createTools(ctx);
+  const server = new McpServer(
+    { name: 'kimi-mcp', version, title: 'Kimi' },
+    { instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.` },
+  );
+  registerTools(server, tools);
+  registerResources(server, catalog, tools);
+  server.server.onerror = (e) => log('protocol error:', e.message);
+  return server;
+}

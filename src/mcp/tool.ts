@@ -1,0 +1,90 @@
+/**
+ * One declarative object per tool (schemas + handler); the server registers the list generically.
+ * Handlers return text plus structured content, or throw: every throw becomes an `isError`
+ * result whose text has been scrubbed of secrets, so no failure can crash the server.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import * as z from 'zod';
+import type { CallContext } from '../kimi/estimate.js';
+import { log, scrub } from '../log.js';
+import { jsonSchemaOf } from './json-schema.js';
+
+export type ToolContext = CallContext;
+
+export interface ToolCall {
+  signal: AbortSignal;
+}
+
+export interface ToolReply<Out> {
+  text: string;
+  structured: Out;
+}
+
+export interface KimiTool<In extends z.ZodObject = z.ZodObject, Out extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  input: In;
+  output: Out;
+  annotations: ToolAnnotations;
+  handle(args: z.output<In>, call: ToolCall): Promise<ToolReply<z.output<Out>>>;
+}
+
+/** Keeps the input and output types of one tool tied together while the list stays uniform. */
+export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(tool: KimiTool<In, Out>): KimiTool {
+  return tool as unknown as KimiTool;
+}
+
+export function errorResult(message: string): CallToolResult {
+  return { isError: true, content: [{ type: 'text', text: scrub(message) }] };
+}
+
+/** The tools/list entry of a tool: what every agent pays for in context on every turn. */
+export function toolDefinition(tool: KimiTool): Tool {
+  return {
+    name: tool.name,
+    title: tool.title,
+    description: tool.description,
+    inputSchema: jsonSchemaOf(tool.input, 'input') as Tool['inputSchema'],
+    outputSchema: jsonSchemaOf(tool.output, 'output') as Tool['outputSchema'],
+    annotations: tool.annotations,
+  };
+}
+
+/** "field: problem" for each zod issue, so the agent can fix its call in one go. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'arguments'}: ${i.message}`).join('; ');
+}
+
+/** Accepts any arguments at the SDK level; each tool validates with its own schema and words. */
+const passThrough = z.looseObject({});
+
+export function registerTools(server: McpServer, tools: readonly KimiTool[]): void {
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      { title: tool.title, description: tool.description, inputSchema: passThrough, outputSchema: tool.output, annotations: tool.annotations },
+      async (args: unknown, extra): Promise<CallToolResult> => {
+        const parsed = tool.input.safeParse(args ?? {});
+        if (!parsed.success) {
+          return errorResult(`Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}. See kimi://schemas/${tool.name}.`);
+        }
+        try {
+          const reply = await tool.handle(parsed.data, { signal: extra.signal });
+          return {
+            content: [{ type: 'text', text: scrub(reply.text) }],
+            structuredContent: JSON.parse(scrub(JSON.stringify(reply.structured))) as Record<string, unknown>,
+          };
+        } catch (e) {
+          const expected = e instanceof Error && (e.name === 'UsageError' || e.name === 'UpstreamError');
+          if (!expected) log(`${tool.name} failed:`, e);
+          return errorResult(e instanceof Error ? e.message : String(e));
+        }
+      },
+    );
+  }
+  // The SDK would list the pass-through schema; list each tool's real, compact schema instead.
+  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map(toolDefinition) }));
+}
