@@ -14,7 +14,7 @@ export interface Host {
   provider: ProviderEntry;
   baseURL: string | undefined;
   apiKey: string | undefined;
-  /** The variable the key came from, for messages ("RUNAPI_KEY"); never the key itself. */
+  /** The variable the key came from, for messages (the catalog's key_env); never the key itself. */
   keyVar: string | undefined;
   /** Why this host cannot be called yet, with what to do; undefined when it can. */
   problem: string | undefined;
@@ -30,7 +30,7 @@ export interface Settings {
 const url = z.url({ protocol: /^https?$/ });
 
 /**
- * A value a client passed without expanding (`${RUNAPI_KEY}`), or an empty one, is treated as
+ * A value a client passed without expanding (`${SOME_KEY}`), or an empty one, is treated as
  * unset: some clients (OpenClaw among them) hand the literal placeholder to the server.
  */
 export function readVar(env: Env, name: string): { value: string | undefined; unexpanded: boolean } {

@@ -24,9 +24,9 @@ function part(tokens: number, perMillion: number | 'unknown'): number | null {
   return round((tokens * perMillion) / 1_000_000);
 }
 
-/** Rounds to a millionth of the currency unit, which hides float noise without hiding cost. */
+/** Twelve significant digits: hides float noise (0.48 + 2 = 2.4800000000000004), keeps tiny costs. */
 function round(n: number): number {
-  return Math.round(n * 1e6) / 1e6;
+  return Number(n.toPrecision(12));
 }
 
 export function computeCost(price: Price, tokens: TokenCounts): Cost {
@@ -38,9 +38,11 @@ export function computeCost(price: Price, tokens: TokenCounts): Cost {
   return { currency: price.currency, input, cached: cachedCost, output, total };
 }
 
+/** At least two decimals; up to four (six below a cent) so small calls do not show as $0.00. */
 export function formatMoney(amount: number | null, currency: Price['currency']): string {
   if (amount === null) return 'unknown';
   const symbol = currency === 'USD' ? '$' : '¥';
   const digits = amount !== 0 && Math.abs(amount) < 0.01 ? 6 : 4;
-  return `${symbol}${amount.toFixed(digits).replace(/0+$/, '').replace(/\.$/, '.00')}`;
+  const [whole, fraction = ''] = amount.toFixed(digits).split('.');
+  return `${symbol}${whole}.${fraction.replace(/0+$/, '').padEnd(2, '0')}`;
 }

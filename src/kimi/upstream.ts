@@ -20,7 +20,7 @@ export class UpstreamError extends Error {
 
 export function clientFor(host: Host): Promise<OpenAI> {
   if (host.problem || !host.baseURL) return Promise.reject(new UpstreamError(host.problem ?? 'no base URL'));
-  const cacheKey = `${host.provider.id} ${host.baseURL} ${host.keyVar ?? ''}`;
+  const cacheKey = `${host.provider.id} ${host.baseURL} ${host.apiKey ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {
     client = import('openai').then(

@@ -1,0 +1,126 @@
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CatalogError, loadCatalog } from '../src/catalog/load.js';
+import { ROOT } from './helpers/mcp.js';
+
+const catalog = loadCatalog(ROOT);
+
+describe('the skill catalog', () => {
+  it('holds the four Kimi models, the eight hosts and the notes, newest model first', () => {
+    expect(catalog.models.map((m) => m.id)).toEqual(['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5']);
+    expect(catalog.providers.map((p) => p.id).sort()).toEqual(
+      ['custom', 'fireworks', 'moonshot', 'moonshot-cn', 'nvidia', 'openrouter', 'runapi', 'together'].sort(),
+    );
+    expect(catalog.providers[0]!.id).toBe('runapi');
+    expect(catalog.defaultModel.id).toBe('kimi-k2.6');
+    expect(catalog.notes.map((n) => n.id).sort()).toEqual(['errors', 'protocol-bridges', 'streaming', 'thinking']);
+  });
+
+  it('carries the model rules the call path will enforce', () => {
+    const k3 = catalog.models.find((m) => m.id === 'kimi-k3')!;
+    const code = catalog.models.find((m) => m.id === 'kimi-k2.7-code')!;
+    const k26 = catalog.models.find((m) => m.id === 'kimi-k2.6')!;
+    expect([k3.max_output, code.max_output]).toEqual([131072, 32768]);
+    expect(k3.modalities).toEqual(['text']);
+    expect(code.thinking.switchable).toBe(false);
+    expect(k26.sampling).toEqual({ temperature_thinking: 1, temperature_instant: 0.6, top_p: 0.95 });
+    expect(k26.modalities).toContain('image');
+  });
+
+  it('gives every price a source and a date, and RunAPI kimi-k2.6 its published price', () => {
+    const runapi = catalog.providers.find((p) => p.id === 'runapi')!;
+    expect(runapi.models['kimi-k2.6']!.price).toMatchObject({ input: 0.48, cached_input: 0.08, output: 2, currency: 'USD' });
+    for (const p of catalog.providers) {
+      for (const entry of Object.values(p.models)) {
+        expect(entry.price.source.length).toBeGreaterThan(5);
+        expect(entry.price.as_of).toMatch(/^\d{4}-\d{2}/);
+      }
+    }
+  });
+
+  it('SKILL.md follows the Agent Skills rules strict validators apply', () => {
+    expect(catalog.skill.name).toBe('kimi');
+    expect(catalog.skill.description.length).toBeLessThan(1024);
+    expect(catalog.skill.metadata.openclaw.primaryEnv).toBe('RUNAPI_KEY');
+    expect(catalog.skill.metadata.openclaw.requires.env).toContain('RUNAPI_KEY');
+  });
+});
+
+describe('nothing about models, hosts or prices is written in src/', () => {
+  const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  it.each(files)('%s', (file) => {
+    const text = readFileSync(join(ROOT, 'src', file), 'utf8');
+    expect(text).not.toMatch(/kimi-k\d/);
+    expect(text).not.toMatch(/https?:\/\/(?!host|127\.0\.0\.1)[a-z]/);
+    expect(text).not.toMatch(/RUNAPI_|MOONSHOT_|runapi\.ai|moonshot\.(ai|cn)/i);
+  });
+});
+
+describe('broken skill files fail at load, naming the file and the field', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  /** A copy of the real skill with one file edited. */
+  function brokenCopy(file: string, edit: (text: string) => string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'kimi-skill-'));
+    dirs.push(dir);
+    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
+    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const path = join(dir, file);
+    const before = readFileSync(path, 'utf8');
+    const after = edit(before);
+    expect(after).not.toBe(before); // the fixture really changed something
+    writeFileSync(path, after);
+    return dir;
+  }
+
+  function loadError(dir: string): string {
+    try {
+      loadCatalog(dir);
+    } catch (e) {
+      expect(e).toBeInstanceOf(CatalogError);
+      return (e as Error).message;
+    }
+    throw new Error('the broken catalog loaded');
+  }
+
+  const cases: [string, string, (t: string) => string, RegExp][] = [
+    ['a number written as text', 'skill/references/models/kimi-k3.md', (t) => t.replace('context_window: 1048576', 'context_window: big'),
+      /skill\/references\/models\/kimi-k3\.md: context_window: .*expected number/],
+    ['a misspelt field', 'skill/references/models/kimi-k2.5.md', (t) => t.replace('max_output:', 'max_ouput:'),
+      /kimi-k2\.5\.md: .*(max_ouput|max_output)/],
+    ['a price that is neither a number nor unknown', 'skill/references/providers/runapi.md', (t) => t.replace('input: 0.48', 'input: cheap'),
+      /providers\/runapi\.md: models\.kimi-k2\.6\.price\.input/],
+    ['a price without a source', 'skill/references/providers/fireworks.md', (t) => t.replace(/\n\s+source: LiteLLM fireworks_ai\/accounts\/fireworks\/models\/kimi-k2p5/, ''),
+      /fireworks\.md: models\.kimi-k2\.5\.price\.source/],
+    ['a host naming a model the catalog lacks', 'skill/references/providers/nvidia.md', (t) => t.replace('  kimi-k2.5:\n', '  kimi-k9:\n'),
+      /nvidia\.md: models\.kimi-k9: unknown model \(known: .*kimi-k2\.6.*\)/],
+    ['an inline YAML list in SKILL.md', 'SKILL.md', (t) => t.replace(/env:\n\s+- RUNAPI_KEY/, 'env: [RUNAPI_KEY]'),
+      /SKILL\.md:\d+: inline \{…\} or \[…\] collection/],
+    ['an over-long skill description', 'SKILL.md', (t) => t.replace(/^description: (.*)$/m, (_m, d: string) => `description: ${d} ${'x'.repeat(1024)}`),
+      /SKILL\.md: description: .*1024/],
+    ['a top-level key the Agent Skills spec does not allow', 'SKILL.md', (t) => t.replace('license: MIT', 'license: MIT\nhomepage: https://example.com'),
+      /SKILL\.md: .*homepage/],
+    ['a second default model', 'skill/references/models/kimi-k3.md', (t) => t.replace('title: Kimi K3\n', 'title: Kimi K3\ndefault: true\n'),
+      /exactly one model file needs "default: true"; .*kimi-k2\.6\.md and .*kimi-k3\.md all have it/],
+    ['a file without frontmatter', 'skill/references/thinking.md', (t) => t.replace(/^---[\s\S]*?---\n/, ''),
+      /thinking\.md: no YAML frontmatter/],
+    ['YAML that does not parse', 'skill/references/errors.md', (t) => t.replace('title: Errors and what to do', 'title: [unclosed'),
+      /errors\.md: the YAML frontmatter does not parse/],
+    ['an unknown kind', 'skill/references/streaming.md', (t) => t.replace('kind: note', 'kind: recipe'),
+      /streaming\.md: kind: expected "model", "provider" or "note", got "recipe"/],
+  ];
+
+  it.each(cases)('%s', (_label, file, edit, expected) => {
+    expect(loadError(brokenCopy(file, edit))).toMatch(expected);
+  });
+
+  it('reports every problem at once, not just the first', () => {
+    const dir = brokenCopy('skill/references/models/kimi-k3.md', (t) => t.replace('context_window: 1048576', 'context_window: big').replace('top_p: 0.95', 'top_p: 3'));
+    const message = loadError(dir);
+    expect(message).toMatch(/context_window/);
+    expect(message).toMatch(/sampling\.top_p/);
+  });
+});

@@ -1,0 +1,96 @@
+/** End to end: the built bundle, spawned as an agent would spawn it, over real stdio. */
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ROOT } from './helpers/mcp.js';
+
+const CLI = join(ROOT, 'dist/cli.js');
+
+describe('dist/cli.js over stdio', () => {
+  let client: Client;
+  let transport: StdioClientTransport;
+  let stderr = '';
+
+  beforeAll(async () => {
+    transport = new StdioClientTransport({ command: process.execPath, args: [CLI], env: getDefaultEnvironment(), stderr: 'pipe' });
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    client = new Client({ name: 'e2e', version: '0.0.0' });
+    await client.connect(transport);
+  });
+  afterAll(() => client.close());
+
+  it('introduces itself with the package version', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(client.getServerVersion()).toMatchObject({ name: 'kimi-mcp', version: pkg.version });
+  });
+
+  it('lists tools and resources and answers a call', async () => {
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_models', 'estimate_cost']));
+    const { resources } = await client.listResources();
+    expect(resources.length).toBeGreaterThanOrEqual(20);
+    const r = await client.callTool({ name: 'estimate_cost', arguments: { input_tokens: 1_000_000, output_tokens: 1_000_000 } });
+    expect(r.structuredContent).toMatchObject({ cost: { total: 2.48 } });
+  });
+
+  it('does not load openai until a call needs it (it ships as a separate chunk)', () => {
+    const bundle = readFileSync(CLI, 'utf8');
+    expect(bundle).toMatch(/import\("\.\/chunks\/openai-[\w-]+\.js"\)/);
+    expect(bundle).not.toMatch(/OpenAI-Beta|chat\.completions/);
+  });
+});
+
+/** Runs the CLI with raw stdio so we see exactly what it writes where. */
+function runRaw(env: NodeJS.ProcessEnv, input: string, endStdin = true): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.write(input);
+    if (endStdin) child.stdin.end();
+  });
+}
+
+describe('stdio hygiene', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('writes only JSON-RPC to stdout, survives a garbage line and exits when stdin ends', async () => {
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+    const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
+    const { code, stdout, stderr } = await runRaw({ OPENAI_LOG: 'debug' }, `${JSON.stringify(init)}\nthis is not json\n${JSON.stringify(list)}\n`);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { id: number }).id)).toEqual([1, 2]);
+    expect(stderr).toMatch(/stdin/);
+  });
+
+  it('refuses to start on a broken skill file, naming the file and field on stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kimi-broken-'));
+    dirs.push(dir);
+    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
+    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const file = join(dir, 'skill/references/models/kimi-k2.6.md');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('max_output: 262144', 'max_output: lots'));
+    const { code, stdout, stderr } = await runRaw({ KIMI_MCP_SKILL_DIR: dir }, '');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/skill\/references\/models\/kimi-k2\.6\.md: max_output: .*expected number/);
+  });
+
+  it('reports a bad KIMI_PROVIDER on stderr but still serves the offline tools', async () => {
+    const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
+    const callCost = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 10 } } };
+    const { stdout, stderr } = await runRaw({ KIMI_PROVIDER: 'azure' }, `${JSON.stringify(init)}\n${JSON.stringify(callCost)}\n`);
+    expect(stderr).toMatch(/KIMI_PROVIDER="azure" is not a known host; set it to one of: runapi/);
+    const reply = JSON.parse(stdout.trim().split('\n')[1]!) as { result: { structuredContent: { provider: string } } };
+    expect(reply.result.structuredContent.provider).toBe('runapi');
+  });
+});
