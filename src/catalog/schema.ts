@@ -38,6 +38,8 @@ export const modelSchema = z
     default_output: z.number().int().positive(),
     output_cap_field: z.enum(['max_tokens', 'max_completion_tokens']),
     modalities: z.array(z.enum(['text', 'image', 'video'])).min(1),
+    /** Whether the model honours response_format (JSON mode / JSON schema). */
+    structured_output: z.boolean(),
     thinking: z
       .object({
         default: z.enum(['enabled', 'disabled']),

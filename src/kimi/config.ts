@@ -23,11 +23,28 @@ export interface Host {
 export interface Settings {
   provider: ProviderEntry;
   model: ModelEntry;
+  /** A stream that sends nothing for this long is ended (the SDK's timeout stops at headers). */
+  idleTimeoutMs: number;
+  /** The client's cap on a tool result, in tokens (Claude Code: MAX_MCP_OUTPUT_TOKENS, 25000). */
+  maxResultTokens: number;
   /** Bad values found in the environment; the server still starts and reports them per call. */
   problems: string[];
 }
 
 const url = z.url({ protocol: /^https?$/ });
+
+// Generous: some hosts return no reasoning text, so a thinking model can be silent for minutes.
+const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+const DEFAULT_MAX_RESULT_TOKENS = 25_000;
+
+function positiveInt(env: Env, name: string, fallback: number, problems: string[]): number {
+  const raw = readVar(env, name).value;
+  if (raw === undefined) return fallback;
+  const parsed = z.coerce.number().int().positive().safeParse(raw);
+  if (parsed.success) return parsed.data;
+  problems.push(`${name}="${raw}" is not a positive whole number; using ${fallback}.`);
+  return fallback;
+}
 
 /**
  * A value a client passed without expanding (`${SOME_KEY}`), or an empty one, is treated as
@@ -60,7 +77,9 @@ export function resolveSettings(catalog: Catalog, env: Env): Settings {
     if (found) model = found;
     else problems.push(`KIMI_MODEL="${modelName}" is not a known model; set it to one of: ${catalog.models.map((m) => m.id).join(', ')}.`);
   }
-  return { provider, model, problems };
+  const idleTimeoutMs = positiveInt(env, 'KIMI_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, problems);
+  const maxResultTokens = positiveInt(env, 'MAX_MCP_OUTPUT_TOKENS', DEFAULT_MAX_RESULT_TOKENS, problems);
+  return { provider, model, idleTimeoutMs, maxResultTokens, problems };
 }
 
 /** Resolves the base URL and key of one host from the environment. */

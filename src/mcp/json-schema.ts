@@ -1,7 +1,8 @@
 /**
  * JSON Schema from the tools' zod schemas, written once and used for tools/list and for the
  * schema resources. It drops what costs the agent context but tells it nothing: the `$schema`
- * URI, the ±2^53 bounds zod puts on every integer, and empty `additionalProperties`/`properties`.
+ * URI, the ±2^53 bounds zod puts on every integer, empty `additionalProperties`/`properties`,
+ * and string `propertyNames`.
  */
 import * as z from 'zod';
 
@@ -16,6 +17,8 @@ function compact(node: Json): Json {
     if ((key === 'maximum' && value === Number.MAX_SAFE_INTEGER) || (key === 'minimum' && value === Number.MIN_SAFE_INTEGER)) continue;
     const isEmptyObject = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0;
     if ((key === 'additionalProperties' || key === 'properties') && isEmptyObject) continue;
+    // Record keys are always strings in JSON; saying so informs nobody.
+    if (key === 'propertyNames' && JSON.stringify(value) === '{"type":"string"}') continue;
     out[key] = compact(value);
   }
   return out;

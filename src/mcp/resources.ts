@@ -6,6 +6,7 @@ import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mc
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Catalog, SourceFile } from '../catalog/load.js';
 import { jsonSchemaOf } from './json-schema.js';
+import type { ReplyStore } from './replies.js';
 import type { KimiTool } from './tool.js';
 
 export const SKILL_URI = 'kimi://skill';
@@ -54,7 +55,7 @@ export function pricingTable(catalog: Catalog): string {
   ].join('\n');
 }
 
-export function registerResources(server: McpServer, catalog: Catalog, tools: readonly KimiTool[]): void {
+export function registerResources(server: McpServer, catalog: Catalog, tools: readonly KimiTool[], replies: ReplyStore): void {
   server.registerResource(
     'skill',
     SKILL_URI,
@@ -101,6 +102,14 @@ export function registerResources(server: McpServer, catalog: Catalog, tools: re
       mimeType: 'application/schema+json',
       entries: () =>
         tools.map((t) => ({ id: t.name, title: `${t.title}: input and output schema`, text: () => JSON.stringify(schemaDocument(t), null, 2) })),
+    },
+    {
+      name: 'reply',
+      title: 'A long Kimi reply, in full',
+      segment: 'replies',
+      variable: 'id',
+      mimeType: 'text/markdown',
+      entries: () => replies.list().map((r) => ({ id: r.id, title: r.title, text: () => r.text })),
     },
   ];
 

@@ -15,11 +15,12 @@ export const chatMessages = z
     z
       .object({
         role: z.enum(['system', 'user', 'assistant', 'tool']),
-        content: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
+        content: z.union([z.string(), z.array(z.looseObject({}))]),
       })
       .loose(),
   )
-  .min(1);
+  // A refinement rather than .min(1): same check, without minItems in every schema the agent reads.
+  .refine((list) => list.length > 0, 'must hold at least one message');
 
 const amount = z.number().nullable();
 
@@ -38,4 +39,43 @@ export const costOut = z.object({
   cached: amount,
   output: amount,
   total: amount,
+});
+
+const count = z.number().int().nonnegative();
+
+/** The arguments of kimi_chat and kimi_stream (the same call, shown differently). */
+export const chatInput = (catalog: Catalog) =>
+  z.object({
+    prompt: z.string().optional(),
+    messages: chatMessages.optional(),
+    system: z.string().optional(),
+    model: modelArg(catalog).optional(),
+    provider: providerArg.optional(),
+    max_tokens: z.number().int().positive().optional(),
+    temperature: z.number().optional(),
+    thinking: z.boolean().optional(),
+    response_format: z.union([z.literal('json_object'), z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) })]).optional(),
+    images: z.array(z.string()).optional(),
+  });
+
+export const chatOutput = z.object({
+  text: z.string(),
+  reasoning: z.string().optional(),
+  tool_calls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })).optional(),
+  model: z.string(),
+  provider: z.string(),
+  host: z.string(),
+  model_id: z.string(),
+  finish_reason: z.string().nullable(),
+  usage: z
+    .object({ prompt_tokens: count, completion_tokens: count, cached_tokens: count, reasoning_tokens: count })
+    .nullable(),
+  cost: costOut.nullable(),
+  cost_usd: z.number().nullable(),
+  request_id: z.string().nullable(),
+  /** Set when the text (or reasoning) was shortened to fit the client's result cap. */
+  full_text_uri: z.string().optional(),
+  /** Set on failures: the text is what arrived before the failure. */
+  partial: z.boolean().optional(),
+  error: z.string().optional(),
 });

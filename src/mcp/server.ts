@@ -5,6 +5,7 @@ import { resolveSettings } from '../kimi/config.js';
 import type { Env } from '../kimi/config.js';
 import { log } from '../log.js';
 import { registerResources, SKILL_URI } from './resources.js';
+import { ReplyStore } from './replies.js';
 import { registerTools } from './tool.js';
 import { createTools } from './tools/index.js';
 import { version } from '../version.js';
@@ -12,14 +13,14 @@ import { version } from '../version.js';
 export function createServer(catalog: Catalog, env: Env): McpServer {
   const settings = resolveSettings(catalog, env);
   for (const problem of settings.problems) log(`configuration: ${problem}`);
-  const ctx = { catalog, settings, env };
+  const ctx = { catalog, settings, env, replies: new ReplyStore() };
   const tools = createTools(ctx);
   const server = new McpServer(
     { name: 'kimi-mcp', version, title: 'Kimi' },
     { instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.` },
   );
   registerTools(server, tools);
-  registerResources(server, catalog, tools);
+  registerResources(server, catalog, tools, ctx.replies);
   server.server.onerror = (e) => log('protocol error:', e.message);
   return server;
 }

@@ -15,11 +15,17 @@ export type ToolContext = CallContext;
 
 export interface ToolCall {
   signal: AbortSignal;
+  /** Sends a progress message; present only when the client asked for progress. */
+  progress?: (message: string) => Promise<void>;
 }
 
 export interface ToolReply<Out> {
   text: string;
   structured: Out;
+  /** A failure that still has content worth returning (a partial reply). */
+  isError?: boolean;
+  /** Resources the agent may read for more (a long reply in full). */
+  links?: { uri: string; name: string; mimeType: string }[];
 }
 
 export interface KimiTool<In extends z.ZodObject = z.ZodObject, Out extends z.ZodObject = z.ZodObject> {
@@ -71,11 +77,20 @@ export function registerTools(server: McpServer, tools: readonly KimiTool[]): vo
         if (!parsed.success) {
           return errorResult(`Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}. See kimi://schemas/${tool.name}.`);
         }
+        const token = extra._meta?.progressToken;
+        let progress = 0;
+        const call: ToolCall = { signal: extra.signal };
+        if (token !== undefined) {
+          call.progress = (message) =>
+            extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: scrub(message) } });
+        }
         try {
-          const reply = await tool.handle(parsed.data, { signal: extra.signal });
+          const reply = await tool.handle(parsed.data, call);
+          const links = (reply.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }));
           return {
-            content: [{ type: 'text', text: scrub(reply.text) }],
+            content: [{ type: 'text', text: scrub(reply.text) }, ...links],
             structuredContent: JSON.parse(scrub(JSON.stringify(reply.structured))) as Record<string, unknown>,
+            ...(reply.isError ? { isError: true } : {}),
           };
         } catch (e) {
           const expected = e instanceof Error && (e.name === 'UsageError' || e.name === 'UpstreamError');

@@ -1,8 +1,11 @@
 /** Every tool the server offers, in the order clients list them. */
-import type { KimiTool, ToolContext } from '../tool.js';
+import type { ChatContext } from '../chat-reply.js';
+import type { KimiTool } from '../tool.js';
 import { estimateCostTool } from './estimate-cost.js';
+import { kimiChatTool } from './kimi-chat.js';
+import { kimiStreamTool } from './kimi-stream.js';
 import { listModelsTool } from './list-models.js';
 
-export function createTools(ctx: ToolContext): KimiTool[] {
-  return [listModelsTool(ctx), estimateCostTool(ctx)];
+export function createTools(ctx: ChatContext): KimiTool[] {
+  return [kimiChatTool(ctx), kimiStreamTool(ctx), listModelsTool(ctx), estimateCostTool(ctx)];
 }

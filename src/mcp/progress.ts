@@ -1,0 +1,77 @@
+/**
+ * Progress for long calls, as MCP allows it: `notifications/progress` whose message is the
+ * newest text. Throttled (about ten a second), each send awaited and queued so messages keep
+ * their order, a keep-alive while the model is silent, and nothing after `finish()` resolves.
+ */
+export const PROGRESS_INTERVAL_MS = 100;
+export const KEEP_ALIVE_MS = 5_000;
+export const TAIL_CHARS = 200;
+/** The SDK client can drop a progress that lands in the same chunk as the result (typescript-sdk#2580). */
+const SETTLE_MS = 20;
+
+export function tail(text: string, max = TAIL_CHARS): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `…${flat.slice(flat.length - (max - 1))}`;
+}
+
+export class ProgressReporter {
+  private queue: Promise<void> = Promise.resolve();
+  private lastSent = 0;
+  private lastActivity = Date.now();
+  private readonly started = Date.now();
+  private pending: string | undefined;
+  private received = 0;
+  private closed = false;
+  private readonly keepAlive: NodeJS.Timeout;
+
+  constructor(
+    private readonly send: (message: string) => Promise<void>,
+    private readonly label: string,
+    /** false: keep-alives only (kimi_chat); true: also the growing text (kimi_stream). */
+    private readonly showText: boolean,
+    keepAliveMs = KEEP_ALIVE_MS,
+  ) {
+    this.enqueue(`${label}: waiting for the first token`);
+    this.keepAlive = setInterval(() => {
+      if (Date.now() - this.lastActivity >= keepAliveMs) this.enqueue(this.status());
+    }, keepAliveMs);
+    this.keepAlive.unref();
+  }
+
+  private status(): string {
+    const seconds = Math.round((Date.now() - this.started) / 1000);
+    return this.received ? `${this.label}: ${seconds} s, ${this.received} characters so far` : `${this.label}: thinking, ${seconds} s`;
+  }
+
+  private enqueue(message: string): Promise<void> {
+    if (this.closed) return this.queue;
+    this.lastActivity = Date.now();
+    this.queue = this.queue.then(() => this.send(message)).catch(() => undefined);
+    return this.queue;
+  }
+
+  /** New text arrived; sends it if the last message is old enough, otherwise keeps it for later. */
+  async update(text: string, reasoning: string): Promise<void> {
+    this.received = text.length + reasoning.length;
+    if (!this.showText) return;
+    this.pending = text ? tail(text) : tail(`thinking: ${reasoning}`);
+    if (Date.now() - this.lastSent < PROGRESS_INTERVAL_MS) return;
+    this.lastSent = Date.now();
+    const message = this.pending;
+    this.pending = undefined;
+    await this.enqueue(message);
+  }
+
+  note(message: string): Promise<void> {
+    return this.enqueue(`${this.label}: ${message}`);
+  }
+
+  /** Flushes the newest text, stops the keep-alive and lets the last message land. */
+  async finish(): Promise<void> {
+    clearInterval(this.keepAlive);
+    if (this.pending !== undefined) await this.enqueue(this.pending);
+    this.closed = true;
+    await this.queue;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  }
+}
