@@ -1,20 +1,34 @@
 /** Connects the SDK's own Client to our server over an in-memory transport pair. */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { Env } from '../../src/kimi/config.js';
 import { createServer } from '../../src/mcp/server.js';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
-export async function connect(env: Env = {}): Promise<{ client: Client; close: () => Promise<void> }> {
+export interface Connection {
+  client: Client;
+  /** Every message the server sent, in order (to check what was sent when). */
+  sent: JSONRPCMessage[];
+  close: () => Promise<void>;
+}
+
+export async function connect(env: Env = {}): Promise<Connection> {
   const server = createServer(loadCatalog(ROOT), env);
   const client = new Client({ name: 'test-client', version: '0.0.0' });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  const sent: JSONRPCMessage[] = [];
+  const send = serverSide.send.bind(serverSide);
+  serverSide.send = (message, options) => {
+    sent.push(message);
+    return send(message, options);
+  };
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
   return {
     client,
+    sent,
     close: async () => {
       await client.close();
       await server.close();
