@@ -3,10 +3,11 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ROOT } from './helpers/mcp.js';
+import { startSimulator } from './helpers/simulator.js';
 
 const CLI = join(ROOT, 'dist/cli.js');
 
@@ -95,5 +96,60 @@ describe('stdio hygiene', () => {
     expect(stderr).toMatch(/KIMI_PROVIDER="azure" is not a known host; set it to one of: runapi/);
     const reply = JSON.parse(stdout.trim().split('\n')[1]!) as { result: { structuredContent: { provider: string } } };
     expect(reply.result.structuredContent.provider).toBe('runapi');
+  });
+});
+
+describe('kimi_stream through the built server, the real openai SDK and the simulator', () => {
+  const KEY = 'sk-e2e-5d8c1b7a9e3f';
+  let sim: Awaited<ReturnType<typeof startSimulator>>;
+  let client: Client;
+  beforeAll(async () => {
+    sim = await startSimulator({ apiKey: KEY });
+    client = new Client({ name: 'e2e-stream', version: '0.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [CLI],
+        env: { ...getDefaultEnvironment(), RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL },
+        stderr: 'pipe',
+      }),
+    );
+  });
+  afterAll(async () => {
+    await client.close();
+    await sim.close();
+  });
+
+  it('streams progress with growing text and returns the full reply with cost', async () => {
+    const content = 'Kimi says: '.concat(Array.from({ length: 60 }, (_, i) => `step ${i}`).join(', '));
+    sim.script({ content, chunkSize: 5, delayMs: 4 });
+    const messages: string[] = [];
+    const r = await client.callTool({ name: 'kimi_stream', arguments: { prompt: 'plan it' } }, undefined, {
+      onprogress: (p) => messages.push(p.message ?? ''),
+    });
+    expect((r.structuredContent as { text: string }).text).toBe(content);
+    expect((r.structuredContent as { cost_usd: number }).cost_usd).toBeGreaterThan(0);
+    const withText = messages.filter((m) => m.includes('step'));
+    expect(withText.length).toBeGreaterThanOrEqual(2);
+    expect(withText.at(-1)).toMatch(/step 59$/);
+  });
+
+  it('closes the upstream connection within a second of a cancel', async () => {
+    sim.script({ content: 'tick '.repeat(500), chunkSize: 5, delayMs: 20 });
+    const ac = new AbortController();
+    let cancelledAt = 0;
+    const pending = client.callTool({ name: 'kimi_stream', arguments: { prompt: 'long' } }, undefined, {
+      signal: ac.signal,
+      onprogress: (p) => {
+        if (!cancelledAt && p.message?.includes('tick')) {
+          cancelledAt = Date.now();
+          ac.abort('stop');
+        }
+      },
+    });
+    await expect(pending).rejects.toMatchObject({ code: -32001 });
+    await vi.waitFor(() => expect(sim.streams.some((e) => e.kind === 'closed-by-client' && e.at >= cancelledAt)).toBe(true));
+    const closed = sim.streams.find((e) => e.kind === 'closed-by-client' && e.at >= cancelledAt)!;
+    expect(closed.at - cancelledAt).toBeLessThan(1000);
   });
 });

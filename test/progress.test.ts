@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { ProgressReporter, tail } from '../src/mcp/progress.js';
+
+describe('progress messages', () => {
+  it('keep the newest 200 characters, on one line', () => {
+    const long = `${'old '.repeat(100)}\n\nnewest words`;
+    const t = tail(long);
+    expect(t.length).toBe(200);
+    expect(t.endsWith('newest words')).toBe(true);
+    expect(t).not.toMatch(/\n/);
+    expect(tail('short\n text')).toBe('short text');
+  });
+
+  it('keep the client informed while the model is silent, and stop at finish', async () => {
+    const sent: string[] = [];
+    const reporter = new ProgressReporter(async (m) => void sent.push(m), 'kimi-k3', true, 50);
+    await new Promise((resolve) => setTimeout(resolve, 180));
+    await reporter.finish();
+    const count = sent.length;
+    expect(sent[0]).toBe('kimi-k3: waiting for the first token');
+    expect(sent.slice(1).length).toBeGreaterThanOrEqual(2);
+    expect(sent.slice(1).every((m) => /^kimi-k3: thinking, \d+ s$/.test(m))).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(sent.length).toBe(count);
+  });
+
+  it('send the newest text at finish even if it arrived inside the throttle window', async () => {
+    const sent: string[] = [];
+    const reporter = new ProgressReporter(async (m) => void sent.push(m), 'm', true, 10_000);
+    await reporter.update('first', '');
+    await reporter.update('first second', '');
+    await reporter.finish();
+    expect(sent).toEqual(['m: waiting for the first token', 'first', 'first second']);
+  });
+
+  it('show reasoning while there is no answer yet, and no text at all in keep-alive mode', async () => {
+    const streamed: string[] = [];
+    const stream = new ProgressReporter(async (m) => void streamed.push(m), 'm', true, 10_000);
+    await stream.update('', 'weighing two designs');
+    await stream.finish();
+    expect(streamed.at(-1)).toBe('thinking: weighing two designs');
+
+    const quiet: string[] = [];
+    const chat = new ProgressReporter(async (m) => void quiet.push(m), 'm', false, 10_000);
+    await chat.update('secret answer text', '');
+    await chat.finish();
+    expect(quiet.join(' ')).not.toContain('secret answer text');
+  });
+});
