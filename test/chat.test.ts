@@ -199,7 +199,7 @@ describe('faults', () => {
     const r = await call(client, 'kimi_chat', { prompt: 'x' });
     expect(r.isError).toBe(true);
     expect(chatRequests().length - before).toBe(1);
-    expect(textOf(r)).toMatch(/answered 429 exceeded_current_quota_error: .*insufficient balance \(request id req-sim-\d+\)\. .*top up/);
+    expect(textOf(r)).toMatch(/answered 429 exceeded_current_quota_error: Your account is suspended due to insufficient balance \(request id req-sim-\d+\)\. .*top up/);
   });
 
   it('retries 5xx a bounded number of times, then reports status, type, request id and what to do', async () => {
@@ -210,7 +210,20 @@ describe('faults', () => {
     const r = await call(client, 'kimi_chat', { prompt: 'x' });
     expect(chatRequests().length - before).toBe(4);
     expect(r.isError).toBe(true);
-    expect(textOf(r)).toMatch(/answered 500 server_error: .*upstream exploded \(request id req-sim-\d+\)\. The host kept failing/);
+    expect(textOf(r)).toMatch(/answered 500 server_error: upstream exploded \(request id req-sim-\d+\)\. The host kept failing/);
+  }, 30_000);
+
+  it('retries a host it cannot reach, then says so with the URL it tried', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    const { client } = await kimi({ RUNAPI_BASE_URL: `http://127.0.0.1:${port}/v1` });
+    const started = Date.now();
+    const r = await call(client, 'kimi_chat', { prompt: 'x' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(new RegExp(`Could not reach RunAPI \\(http://127\\.0\\.0\\.1:${port}/v1\\): .*Check the base URL and your network`));
+    expect(Date.now() - started).toBeGreaterThan(2500); // three backoffs: about 0.5 + 1 + 2 s
   }, 30_000);
 
   it('never shows the key, even when the host echoes it', async () => {

@@ -8,7 +8,7 @@ import type { Cost } from './cost.js';
 import type { CallContext } from './estimate.js';
 import { prepareChat } from './request.js';
 import type { ChatRequest, PreparedCall } from './request.js';
-import { clientFor, describeFailure } from './upstream.js';
+import { clientFor, describeFailure, isConnectionError } from './upstream.js';
 import { scrub } from '../log.js';
 
 export interface Usage {
@@ -91,14 +91,13 @@ interface ErrorLike {
   type?: string;
   message?: string;
   headers?: Headers;
-  name?: string;
 }
 
 /** How long to wait before retrying, or null when retrying cannot help. */
 export function retryDelay(error: unknown, attempt: number): number | null {
   const e = error as ErrorLike;
   const retryable =
-    e?.name === 'APIConnectionError' ||
+    isConnectionError(error) ||
     (e?.status === 429 && e.type !== 'exceeded_current_quota_error') ||
     (typeof e?.status === 'number' && e.status >= 500);
   if (!retryable || attempt >= MAX_RETRIES) return null;

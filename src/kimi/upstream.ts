@@ -7,6 +7,8 @@ import type { Host } from './config.js';
 import { log, scrub } from '../log.js';
 
 const clients = new Map<string, Promise<OpenAI>>();
+/** The loaded SDK module, for instanceof checks (class names do not survive minification). */
+let sdk: typeof import('openai') | undefined;
 
 /** Per-attempt timeout until response headers; stalled bodies are handled by the caller. */
 const HEADERS_TIMEOUT_MS = 120_000;
@@ -23,9 +25,9 @@ export function clientFor(host: Host): Promise<OpenAI> {
   const cacheKey = `${host.provider.id} ${host.baseURL} ${host.apiKey ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {
-    client = import('openai').then(
-      ({ default: OpenAIClient }) =>
-        new OpenAIClient({
+    client = import('openai').then((module) => {
+      sdk = module;
+      return new module.default({
           apiKey: host.apiKey ?? 'not-needed',
           baseURL: host.baseURL,
           timeout: HEADERS_TIMEOUT_MS,
@@ -33,26 +35,33 @@ export function clientFor(host: Host): Promise<OpenAI> {
           // The SDK logs through console by default, and console.info goes to stdout.
           logLevel: 'warn',
           logger: { error: log, warn: log, info: log, debug: log },
-        }),
-    );
+      });
+    });
     clients.set(cacheKey, client);
   }
   return client;
 }
 
+/** True for a failure to reach the host at all (refused, reset, DNS, header timeout). */
+export function isConnectionError(error: unknown): boolean {
+  return sdk !== undefined && error instanceof sdk.APIConnectionError;
+}
+
 /** A short, key-free description of any upstream failure, saying what to do about it. */
 export function describeFailure(error: unknown, host: Host): string {
-  const e = error as { status?: number; message?: string; type?: string; requestID?: string | null; name?: string };
+  const e = error as { status?: number; message?: string; type?: string; requestID?: string | null };
   const where = `${host.provider.title} (${host.baseURL})`;
-  if (e?.name === 'APIConnectionError' || e?.name === 'APIConnectionTimeoutError') {
+  if (isConnectionError(error)) {
     return `Could not reach ${where}: ${e.message}. Check the base URL and your network.`;
   }
   if (typeof e?.status === 'number') {
     const type = e.type ? ` ${e.type}` : '';
     const id = e.requestID ? ` (request id ${e.requestID})` : '';
-    return `${where} answered ${e.status}${type}: ${e.message}${id}.`;
+    // The SDK prefixes the status to the host's message ("429 Your account…"); say it once.
+    const message = (e.message ?? '').replace(`${e.status} `, '').replace(/[.\s]*$/, '');
+    return `${where} answered ${e.status}${type}: ${message}${id}.`;
   }
-  return `${where} failed: ${e?.message ?? String(error)}`;
+  return `${where} failed: ${(e?.message ?? String(error)).replace(/[.\s]*$/, '')}.`;
 }
 
 export interface LiveModel {
