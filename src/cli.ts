@@ -1,32 +1,113 @@
 /**
- * `kimi-mcp`: with no arguments, the stdio MCP server (what agents spawn).
- * Subcommands arrive with the install issue; unknown ones get a usage line, never a crash.
+ * `kimi-mcp`: with no arguments, the stdio MCP server (what agents spawn); otherwise one of the
+ * commands below. Every failure prints what to do and exits non-zero; nothing crashes.
  */
+import { parseArgs } from 'node:util';
 import { CatalogError } from './catalog/load.js';
+import { UsageError } from './kimi/errors.js';
 import { log } from './log.js';
+// Static: starting the stdio server is what agents do, many times a day; everything else loads on demand.
 import { runStdioServer } from './mcp/stdio.js';
 import { version } from './version.js';
 
-const USAGE = `kimi-mcp ${version}
-Usage: kimi-mcp            run the MCP server on stdio (what agents start)
-       kimi-mcp --version  print the version`;
+const USAGE = `kimi-mcp ${version}: Kimi models for coding agents, over MCP or the shell.
+
+Usage:
+  kimi-mcp                          run the MCP server on stdio (what agents start)
+  kimi-mcp install <agent>          add the server (and skill) to an agent; --print to preview,
+                                    --scope user|project, --write-key, --launch node|npx
+  kimi-mcp uninstall <agent>        remove it again
+      agents: claude-code, claude-desktop, cursor, vscode, codex, gemini-cli, windsurf, openclaw
+  kimi-mcp doctor                   check Node, configuration, key, host and model
+  kimi-mcp chat "<prompt>"          ask Kimi; the reply streams to stdout (--model, --provider,
+                                    --system, --max-tokens, --no-thinking, --image, --json)
+  kimi-mcp cost [--text T | --file F | --input-tokens N] [--output-tokens N] [--model M] [--json]
+  kimi-mcp demo                     see it work against a local simulator (no key, no network)
+  kimi-mcp serve --http [--port N] [--host H]
+                                    the same server over Streamable HTTP (default 127.0.0.1:3917)
+  kimi-mcp --version | --help
+
+Configuration comes from the environment: RUNAPI_KEY, KIMI_PROVIDER, KIMI_MODEL (see README).`;
+
+const OPTIONS = {
+  scope: { type: 'string' },
+  print: { type: 'boolean' },
+  'write-key': { type: 'boolean' },
+  launch: { type: 'string' },
+  platform: { type: 'string' },
+  model: { type: 'string' },
+  provider: { type: 'string' },
+  system: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  thinking: { type: 'boolean' },
+  'no-thinking': { type: 'boolean' },
+  image: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  text: { type: 'string' },
+  file: { type: 'string' },
+  'input-tokens': { type: 'string' },
+  'output-tokens': { type: 'string' },
+  'cached-tokens': { type: 'string' },
+  http: { type: 'boolean' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  version: { type: 'boolean', short: 'v' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
 
 async function main(argv: string[]): Promise<number | undefined> {
-  const [command] = argv;
-  if (command === undefined) {
+  if (argv.length === 0) {
     await runStdioServer();
-    return undefined; // keep running until stdin closes
+    return undefined; // keeps running until stdin closes
   }
-  if (command === '--version' || command === '-v') {
-    process.stdout.write(`${version}\n`);
-    return 0;
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [command, target, ...extra] = positionals;
+  if (values.version) return void process.stdout.write(`${version}\n`), 0;
+  if (values.help || command === 'help' || command === undefined) return void process.stdout.write(`${USAGE}\n`), 0;
+  if (extra.length) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}. Quote the prompt: kimi-mcp chat "…"`);
+
+  const { cliContext } = await import('./cli/context.js');
+  const cli = cliContext();
+  switch (command) {
+    case 'install':
+    case 'uninstall': {
+      const { runInstall } = await import('./cli/install.js');
+      return runInstall(cli, target, { scope: values.scope, print: values.print, writeKey: values['write-key'], launch: values.launch, platform: values.platform }, command === 'uninstall');
+    }
+    case 'doctor': {
+      const { runDoctor } = await import('./cli/doctor.js');
+      return runDoctor(cli);
+    }
+    case 'chat': {
+      const { runChatCommand } = await import('./cli/chat.js');
+      const thinking = values['no-thinking'] ? false : values.thinking ? true : undefined;
+      return runChatCommand(cli, target, {
+        model: values.model, provider: values.provider, system: values.system, maxTokens: values['max-tokens'],
+        ...(thinking !== undefined ? { thinking } : {}), image: values.image, json: values.json,
+      });
+    }
+    case 'cost': {
+      const { runCostCommand } = await import('./cli/chat.js');
+      return runCostCommand(cli, {
+        model: values.model, provider: values.provider, inputTokens: values['input-tokens'], outputTokens: values['output-tokens'],
+        cachedTokens: values['cached-tokens'], text: values.text ?? target, file: values.file, json: values.json,
+      });
+    }
+    case 'demo': {
+      const { runDemo } = await import('./cli/demo.js');
+      return runDemo(cli);
+    }
+    case 'serve': {
+      const { runServe } = await import('./cli/serve.js');
+      if (!values.http) {
+        await runStdioServer();
+        return undefined;
+      }
+      return runServe(cli, { port: values.port, host: values.host });
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}". Run kimi-mcp --help.`);
   }
-  if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  process.stderr.write(`Unknown command "${command}".\n${USAGE}\n`);
-  return 2;
 }
 
 main(process.argv.slice(2)).then(
@@ -34,7 +115,10 @@ main(process.argv.slice(2)).then(
     if (code !== undefined) process.exitCode = code;
   },
   (e: unknown) => {
-    log(e instanceof CatalogError ? e.message : e);
-    process.exit(1);
+    // Mistakes in the call get their message only (it says what to do); anything else, a trace.
+    const badArguments = e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') === true;
+    if (badArguments || e instanceof CatalogError) process.stderr.write(`${(e as Error).message}\n`);
+    else log(e);
+    process.exitCode = badArguments ? 2 : 1;
   },
 );

@@ -49,7 +49,11 @@ describe('the skill catalog', () => {
 });
 
 describe('nothing about models, hosts or prices is written in src/', () => {
-  const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  // The simulator plays a Kimi host, so it knows the host's rules on its own: an oracle that read
+  // our catalog would agree with our mistakes.
+  const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter(
+    (f) => f.endsWith('.ts') && !f.startsWith('simulator'),
+  );
   it.each(files)('%s', (file) => {
     const text = readFileSync(join(ROOT, 'src', file), 'utf8');
     expect(text).not.toMatch(/kimi-k\d/);

@@ -53,7 +53,7 @@ export class ProgressReporter {
   /** New text arrived; sends it if the last message is old enough, otherwise keeps it for later. */
   async update(text: string, reasoning: string): Promise<void> {
     this.received = text.length + reasoning.length;
-    if (!this.showText) return;
+    if (!this.showText || this.received === 0) return;
     this.pending = text ? tail(text) : tail(`thinking: ${reasoning}`);
     if (Date.now() - this.lastSent < PROGRESS_INTERVAL_MS) return;
     this.lastSent = Date.now();

@@ -1,0 +1,141 @@
+/**
+ * `kimi-mcp chat` and `kimi-mcp cost`: the same call path as the MCP tools, for agents that
+ * have a shell but no MCP. The reply streams to stdout; status and cost go to stderr.
+ */
+import { readFileSync } from 'node:fs';
+import { ChatFailure, runChat } from '../kimi/chat.js';
+import { formatMoney } from '../kimi/cost.js';
+import { estimateCost } from '../kimi/estimate.js';
+import type { ChatRequest } from '../kimi/request.js';
+import { UsageError } from '../kimi/errors.js';
+import type { CliContext } from './context.js';
+
+export interface ChatOptions {
+  model?: string;
+  provider?: string;
+  system?: string;
+  maxTokens?: string;
+  thinking?: boolean;
+  image?: string[];
+  json?: boolean;
+}
+
+const STATUS_EVERY_MS = 5_000;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function wholeNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, not "${value}".`);
+  return n;
+}
+
+/** The prompt from the argument, or from stdin when it is "-" or missing and stdin is piped. */
+async function promptFrom(arg: string | undefined): Promise<string> {
+  if (arg !== undefined && arg !== '-') return arg;
+  if (process.stdin.isTTY) throw new UsageError('Give a prompt: kimi-mcp chat "your question" (or pipe it in).');
+  return readStdin();
+}
+
+export async function runChatCommand(cli: CliContext, promptArg: string | undefined, options: ChatOptions): Promise<number> {
+  const request: ChatRequest = {
+    prompt: await promptFrom(promptArg),
+    ...(options.system !== undefined ? { system: options.system } : {}),
+    ...(options.model !== undefined ? { model: options.model } : {}),
+    ...(options.provider !== undefined ? { provider: options.provider } : {}),
+    ...(options.maxTokens !== undefined ? { max_tokens: wholeNumber(options.maxTokens, '--max-tokens')! } : {}),
+    ...(options.thinking !== undefined ? { thinking: options.thinking } : {}),
+    ...(options.image?.length ? { images: options.image } : {}),
+  };
+  const ctx = { catalog: cli.catalog, settings: cli.settings, env: cli.env };
+  const abort = new AbortController();
+  const onSigint = () => abort.abort('interrupted');
+  process.once('SIGINT', onSigint);
+  const started = Date.now();
+  let printed = 0;
+  let lastActivity = Date.now();
+  const status = setInterval(() => {
+    if (Date.now() - lastActivity < STATUS_EVERY_MS) return;
+    cli.err(`[kimi] ${printed ? 'still writing' : 'thinking'}, ${Math.round((Date.now() - started) / 1000)} s\n`);
+  }, 1000);
+  status.unref();
+  try {
+    const result = await runChat(ctx, request, {
+      signal: abort.signal,
+      onEvent: (event) => {
+        lastActivity = Date.now();
+        if (event.kind === 'retry') cli.err(`[kimi] retrying in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}\n`);
+        else if (!options.json && event.text.length > printed) {
+          cli.out(event.text.slice(printed));
+          printed = event.text.length;
+        }
+      },
+    });
+    if (options.json) cli.out(`${JSON.stringify(result, null, 2)}\n`);
+    else if (!result.text.endsWith('\n')) cli.out('\n');
+    const cost = result.cost ? (result.cost.total === null ? 'cost unknown' : formatMoney(result.cost.total, result.cost.currency)) : 'no usage reported';
+    const tokens = result.usage ? `${result.usage.prompt_tokens} in + ${result.usage.completion_tokens} out tokens` : '';
+    cli.err(`[kimi] ${result.model} on ${result.provider}: ${tokens}, ${cost}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ChatFailure)) throw e;
+    if (options.json) cli.out(`${JSON.stringify({ ...e.partial, partial: true, error: e.message }, null, 2)}\n`);
+    else if (printed) cli.out('\n');
+    cli.err(`[kimi] ${e.message}\n`);
+    return e.kind === 'cancelled' ? 130 : 1;
+  } finally {
+    clearInterval(status);
+    process.removeListener('SIGINT', onSigint);
+  }
+}
+
+export interface CostOptions {
+  model?: string;
+  provider?: string;
+  inputTokens?: string;
+  outputTokens?: string;
+  cachedTokens?: string;
+  text?: string;
+  file?: string;
+  json?: boolean;
+}
+
+export async function runCostCommand(cli: CliContext, options: CostOptions): Promise<number> {
+  let text = options.text;
+  if (options.file !== undefined) text = readFileSync(options.file, 'utf8');
+  const inputTokens = wholeNumber(options.inputTokens, '--input-tokens');
+  if (text === undefined && inputTokens === undefined && !process.stdin.isTTY) text = await readStdin();
+  const estimate = await estimateCost(
+    { catalog: cli.catalog, settings: cli.settings, env: cli.env },
+    {
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.provider !== undefined ? { provider: options.provider } : {}),
+      ...(inputTokens !== undefined ? { input_tokens: inputTokens } : {}),
+      ...(text !== undefined ? { text } : {}),
+      ...(options.outputTokens !== undefined ? { output_tokens: wholeNumber(options.outputTokens, '--output-tokens')! } : {}),
+      ...(options.cachedTokens !== undefined ? { cached_tokens: wholeNumber(options.cachedTokens, '--cached-tokens')! } : {}),
+    },
+  );
+  if (options.json) {
+    cli.out(`${JSON.stringify(estimate, null, 2)}\n`);
+    return 0;
+  }
+  const money = (v: number | null) => formatMoney(v, estimate.cost.currency);
+  cli.out(
+    [
+      `${estimate.model} on ${estimate.provider} (${estimate.model_id})`,
+      `input   ${estimate.input_tokens} tokens (${estimate.counted_by}), ${estimate.cached_tokens} cached  ${money(estimate.cost.input)} + ${money(estimate.cost.cached)}`,
+      `output  ${estimate.output_tokens} tokens  ${money(estimate.cost.output)}`,
+      `total   ${money(estimate.cost.total)}`,
+      `prices: ${estimate.price.source}, as of ${estimate.price.as_of}`,
+      ...estimate.notes.map((n) => `note: ${n}`),
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,21 @@
+/** `kimi-mcp serve --http`: runs until SIGINT/SIGTERM. */
+import { startHttpServer } from '../http/server.js';
+import { log } from '../log.js';
+import { UsageError } from '../kimi/errors.js';
+import type { CliContext } from './context.js';
+
+const DEFAULT_PORT = 3917;
+const DEFAULT_HOST = '127.0.0.1';
+
+export async function runServe(cli: CliContext, options: { port?: string; host?: string }): Promise<number | undefined> {
+  const port = options.port === undefined ? DEFAULT_PORT : Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not "${options.port}".`);
+  const token = cli.env.KIMI_MCP_HTTP_TOKEN?.trim() || undefined;
+  const server = await startHttpServer({ host: options.host ?? DEFAULT_HOST, port, catalog: cli.catalog, env: cli.env, ...(token ? { token } : {}) });
+  for (const problem of cli.settings.problems) log(`configuration: ${problem}`);
+  cli.err(`kimi-mcp serving MCP over Streamable HTTP at ${server.url}${token ? ' (bearer token required)' : ''}\n`);
+  const stop = () => void server.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return undefined;
+}

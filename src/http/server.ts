@@ -1,0 +1,119 @@
+/**
+ * The MCP server over Streamable HTTP, for shared and remote use. Loopback by default, with
+ * Host and Origin checks against DNS rebinding; any other bind needs a bearer token. Each
+ * session gets its own McpServer, so cancellation and progress work as over stdio.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { Catalog } from '../catalog/load.js';
+import type { Env } from '../kimi/config.js';
+import { UsageError } from '../kimi/errors.js';
+import { log } from '../log.js';
+import { createServer as createMcpServer } from '../mcp/server.js';
+
+export const MCP_PATH = '/mcp';
+/** Same ceiling as the stdio transport's buffer: a 256K-token prompt is about 1 MB. */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  catalog: Catalog;
+  env: Env;
+  /** Bearer token every request must carry; required for a non-loopback bind. */
+  token?: string;
+  maxBodyBytes?: number;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
+}
+
+function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function startHttpServer(options: HttpOptions): Promise<RunningHttpServer> {
+  const loopback = isLoopback(options.host);
+  if (!loopback && !options.token) {
+    throw new UsageError(`Serving on ${options.host} exposes your Kimi key to the network: set KIMI_MCP_HTTP_TOKEN to a long random secret (clients send it as "Authorization: Bearer <token>"), or bind to 127.0.0.1.`);
+  }
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  let port = options.port;
+
+  /** DNS rebinding: a browser page may reach a loopback port only under a foreign Host/Origin. */
+  function originAllowed(req: IncomingMessage): string | undefined {
+    if (!loopback) return undefined;
+    const allowed = LOOPBACK_NAMES.map((name) => `${name}:${port}`);
+    if (!allowed.includes(req.headers.host ?? '')) return `Invalid Host header "${req.headers.host ?? ''}"`;
+    const origin = req.headers.origin;
+    if (origin && !allowed.some((h) => origin === `http://${h}` || origin === `https://${h}`)) return `Invalid Origin "${origin}"`;
+    return undefined;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== MCP_PATH) return reply(res, 404, `Not found; the MCP endpoint is ${MCP_PATH}`);
+    const refusal = originAllowed(req);
+    if (refusal) return reply(res, 403, refusal);
+    if (options.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
+      return reply(res, 401, 'Missing or wrong bearer token (Authorization: Bearer <KIMI_MCP_HTTP_TOKEN>)', { 'www-authenticate': 'Bearer' });
+    }
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId === 'string') {
+      const transport = sessions.get(sessionId);
+      if (!transport) return reply(res, 404, 'Session not found; initialize a new one');
+      return transport.handleRequest(req, res);
+    }
+    // No session yet: only an initialize request can start one; the transport refuses others.
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      maxRequestBodySize: options.maxBodyBytes ?? MAX_BODY_BYTES,
+      onsessioninitialized: (id) => void sessions.set(id, transport),
+    });
+    const server = createMcpServer(options.catalog, options.env);
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+      void server.close();
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res);
+    if (!transport.sessionId) await server.close();
+  }
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log('http request failed:', e);
+      if (!res.headersSent) reply(res, 500, 'Internal error');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => resolve());
+  });
+  port = (http.address() as AddressInfo).port;
+  const shownHost = options.host.includes(':') && !options.host.startsWith('[') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${shownHost}:${port}${MCP_PATH}`,
+    close: async () => {
+      await Promise.all([...sessions.values()].map((t) => t.close()));
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
+}

@@ -1,0 +1,279 @@
+/**
+ * Our Kimi host simulator: a real HTTP server on 127.0.0.1 with real SSE that answers as
+ * shared/research/kimi-api.md documents Moonshot's API: Bearer auth, model rules (fixed
+ * sampling, thinking switch, text-only models, one output cap field), `reasoning_content`
+ * deltas, usage inside the finishing choice and in the include_usage chunk with either cached
+ * layout, tool-call deltas, Moonshot error bodies, 429s with and without Retry-After, and
+ * scripted faults: mid-stream drops, in-band errors, streams that end early, and stalls.
+ * Tests drive it through the real openai SDK; nothing leaves the machine.
+ */
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the next chat request should do; unset fields behave like a healthy host. */
+export interface Behaviour {
+  /** Answer with this HTTP error instead of a reply. */
+  status?: number;
+  errorType?: string;
+  errorMessage?: string;
+  retryAfter?: string;
+  /** The reply text and reasoning (defaults derive from the prompt). */
+  content?: string;
+  reasoning?: string;
+  /** Characters per content delta, and a pause between chunks. */
+  chunkSize?: number;
+  delayMs?: number;
+  /** Silence after the headers, before the first chunk (a model thinking without streaming it). */
+  firstChunkDelayMs?: number;
+  toolCalls?: { name: string; arguments: string }[];
+  cachedTokens?: number;
+  /** Where cached tokens are reported: Moonshot's top-level field, the OpenAI layout, or both. */
+  cachedLayout?: 'top' | 'details' | 'both';
+  /** Faults after this many content chunks. */
+  dropAfterChunks?: number;
+  stallAfterChunks?: number;
+  errorAfterChunks?: number;
+  endEarlyAfterChunks?: number;
+}
+
+export interface SimulatorOptions {
+  apiKey: string;
+  models?: string[];
+  /** Token count the estimate endpoint answers. */
+  tokenCount?: number;
+  /** Echo the caller's key in 401 messages, as a careless host might. */
+  leakKeyInErrors?: boolean;
+}
+
+export interface RequestLog {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown> | undefined;
+}
+
+export interface StreamEvent {
+  requestId: string;
+  kind: 'opened' | 'completed' | 'closed-by-client';
+  at: number;
+}
+
+export interface Simulator {
+  baseURL: string;
+  requests: RequestLog[];
+  streams: StreamEvent[];
+  /** Queue behaviours for the next chat requests, one each, in order. */
+  script(...behaviours: Behaviour[]): void;
+  close(): Promise<void>;
+}
+
+const TEXT_ONLY = new Set(['kimi-k3', 'kimi-k2.7-code']);
+const ALWAYS_THINKING = new Set(['kimi-k3', 'kimi-k2.7-code']);
+const FIXED_SAMPLING = new Set(['kimi-k2.6', 'kimi-k2.5']);
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function moonshotError(res: ServerResponse, status: number, type: string, message: string, headers: Record<string, string> = {}): void {
+  sendJson(res, status, { error: { type, message } }, headers);
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+}
+
+type Message = { role: string; content: unknown };
+
+function lastUserText(messages: Message[]): string {
+  const user = [...messages].reverse().find((m) => m.role === 'user');
+  if (!user) return '';
+  if (typeof user.content === 'string') return user.content;
+  if (Array.isArray(user.content)) return user.content.map((p: { text?: string }) => p.text ?? '').join(' ');
+  return '';
+}
+
+function imageParts(messages: Message[]): { url: string }[] {
+  return messages.flatMap((m) =>
+    Array.isArray(m.content) ? m.content.filter((p: { type?: string }) => p.type === 'image_url').map((p: { image_url: { url: string } }) => p.image_url) : [],
+  );
+}
+
+/** Moonshot's request checks (kimi-api.md §8.1), in the order the host applies them. */
+function validate(body: Record<string, unknown>, models: string[]): [number, string, string] | undefined {
+  const model = String(body.model);
+  if (!models.includes(model)) return [404, 'resource_not_found_error', `Not found the model ${model} or Permission denied`];
+  const messages = body.messages as Message[] | undefined;
+  if (!Array.isArray(messages) || messages.length === 0) return [400, 'invalid_request_error', 'Invalid request: messages must not be empty'];
+  const thinking = (body.thinking as { type?: string } | undefined)?.type;
+  if (thinking !== undefined && !['enabled', 'disabled'].includes(thinking)) return [400, 'invalid_request_error', 'invalid thinking type'];
+  if (ALWAYS_THINKING.has(model) && thinking === 'disabled') return [400, 'invalid_request_error', 'invalid thinking: only type=enabled is allowed for this model'];
+  if (FIXED_SAMPLING.has(model) && body.temperature !== undefined) {
+    const allowed = thinking === 'disabled' ? 0.6 : 1.0;
+    if (body.temperature !== allowed) return [400, 'invalid_request_error', `invalid temperature: only ${allowed} is allowed for this model`];
+  }
+  if (TEXT_ONLY.has(model) && body.max_tokens !== undefined && body.max_completion_tokens !== undefined) {
+    return [400, 'invalid_request_error', 'Invalid request: send max_tokens or max_completion_tokens, not both'];
+  }
+  const images = imageParts(messages);
+  if (images.length && TEXT_ONLY.has(model)) return [400, 'invalid_request_error', 'Invalid request: this model does not accept images'];
+  if (images.some((i) => !String(i.url).startsWith('data:') && !String(i.url).startsWith('ms://'))) return [400, 'invalid_request_error', 'unsupported image url'];
+  return undefined;
+}
+
+function chunkText(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
+  const models = options.models ?? ['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5'];
+  const requests: RequestLog[] = [];
+  const streams: StreamEvent[] = [];
+  const queue: Behaviour[] = [];
+  let counter = 0;
+
+  async function chat(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
+    const requestId = `req-sim-${++counter}`;
+    const idHeader = { 'x-request-id': requestId };
+    const b = queue.shift() ?? {};
+    if (b.status) {
+      const headers: Record<string, string> = { ...idHeader };
+      if (b.retryAfter !== undefined) headers['retry-after'] = b.retryAfter;
+      moonshotError(res, b.status, b.errorType ?? 'server_error', b.errorMessage ?? 'simulated failure', headers);
+      return;
+    }
+    const invalid = validate(body, models);
+    if (invalid) return moonshotError(res, invalid[0], invalid[1], invalid[2], idHeader);
+
+    const model = String(body.model);
+    const messages = body.messages as Message[];
+    const thinking = ALWAYS_THINKING.has(model) || (body.thinking as { type?: string } | undefined)?.type !== 'disabled';
+    const prompt = lastUserText(messages);
+    const content = b.content ?? `Simulated Kimi reply to: ${prompt.slice(0, 80)}`;
+    const reasoning = thinking ? (b.reasoning ?? 'The user wants a short answer. I will give one.') : '';
+    const promptTokens = Math.ceil(JSON.stringify(messages).length / 4);
+    const reasoningTokens = Math.ceil(reasoning.length / 4);
+    const cached = b.cachedTokens ?? 0;
+    const layout = b.cachedLayout ?? 'both';
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: Math.ceil(content.length / 4) + reasoningTokens,
+      total_tokens: promptTokens + Math.ceil(content.length / 4) + reasoningTokens,
+      ...(layout !== 'details' ? { cached_tokens: cached } : {}),
+      ...(layout !== 'top' ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
+      completion_tokens_details: { reasoning_tokens: reasoningTokens },
+    };
+    const id = `chatcmpl-${requestId}`;
+    const created = Math.floor(Date.now() / 1000);
+    const finish = b.toolCalls?.length ? 'tool_calls' : 'stop';
+
+    if (!body.stream) {
+      const message: Record<string, unknown> = { role: 'assistant', content };
+      if (reasoning) message.reasoning_content = reasoning;
+      if (b.toolCalls) message.tool_calls = b.toolCalls.map((t, i) => ({ index: i, id: `${t.name}_${i}`, type: 'function', function: t }));
+      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: finish }], usage }, idHeader);
+      return;
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...idHeader });
+    streams.push({ requestId, kind: 'opened', at: Date.now() });
+    let finished = false;
+    res.on('close', () => {
+      if (!finished) streams.push({ requestId, kind: 'closed-by-client', at: Date.now() });
+    });
+    const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`);
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const delay = b.delayMs ?? 0;
+    const open = () => !res.destroyed && !res.writableEnded;
+
+    if (b.firstChunkDelayMs) await pause(b.firstChunkDelayMs);
+    if (!open()) return;
+    event([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
+    for (const piece of chunkText(reasoning, 12)) {
+      if (!open()) return;
+      event([{ index: 0, delta: { reasoning_content: piece }, finish_reason: null }]);
+      if (delay) await pause(delay);
+    }
+    const pieces = chunkText(content, b.chunkSize ?? 8);
+    for (let i = 0; i < pieces.length; i++) {
+      if (!open()) return;
+      if (i === b.dropAfterChunks) {
+        await pause(30); // let what was written reach the client, then cut the connection
+        return void res.socket?.destroy();
+      }
+      if (i === b.errorAfterChunks) {
+        res.write(`data: ${JSON.stringify({ error: { type: 'engine_overloaded_error', message: 'The engine is currently overloaded, please try again later' } })}\n\n`);
+        finished = true;
+        return void res.end();
+      }
+      if (i === b.endEarlyAfterChunks) {
+        finished = true;
+        return void res.end();
+      }
+      if (i === b.stallAfterChunks) return; // keep the connection open and send nothing more
+      event([{ index: 0, delta: { content: pieces[i] }, finish_reason: null }]);
+      if (delay) await pause(delay);
+    }
+    for (const [index, call] of (b.toolCalls ?? []).entries()) {
+      event([{ index: 0, delta: { tool_calls: [{ index, id: `${call.name}_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }, finish_reason: null }]);
+      for (const piece of chunkText(call.arguments, 10)) event([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
+    }
+    // Moonshot: usage inside the finishing choice; with include_usage, one more chunk with choices: [].
+    event([{ index: 0, delta: {}, finish_reason: finish, usage }]);
+    if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) event([], { usage });
+    res.write('data: [DONE]\n\n');
+    finished = true;
+    streams.push({ requestId, kind: 'completed', at: Date.now() });
+    res.end();
+  }
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const body = await readBody(req);
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      const auth = req.headers.authorization ?? '';
+      if (auth !== `Bearer ${options.apiKey}`) {
+        const shown = options.leakKeyInErrors ? ` ${auth.replace(/^Bearer /, '')}` : '';
+        return moonshotError(res, 401, 'incorrect_api_key_error', `Incorrect API key provided:${shown}`);
+      }
+      if (req.method === 'POST' && path === '/v1/chat/completions') return chat(res, body ?? {});
+      if (req.method === 'GET' && path === '/v1/models') {
+        return sendJson(res, 200, {
+          object: 'list',
+          data: models.map((id) => ({ id, object: 'model', created: 1780000000, owned_by: 'moonshot', context_length: 262144 })),
+        });
+      }
+      if (req.method === 'POST' && path === '/v1/tokenizers/estimate-token-count') {
+        const { model, messages } = (body ?? {}) as { model?: string; messages?: unknown[] };
+        if (!model || !models.includes(model)) return moonshotError(res, 404, 'resource_not_found_error', `Not found the model ${model} or Permission denied`);
+        if (!Array.isArray(messages) || messages.length === 0) return moonshotError(res, 400, 'invalid_request_error', 'Invalid request: messages must not be empty');
+        return sendJson(res, 200, { data: { total_tokens: options.tokenCount ?? 80 } });
+      }
+      moonshotError(res, 404, 'resource_not_found_error', `No route ${req.method} ${path}`);
+    })().catch((e: unknown) => {
+      if (!res.headersSent) moonshotError(res, 500, 'server_error', String(e));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseURL: `http://127.0.0.1:${port}/v1`,
+    requests,
+    streams,
+    script: (...behaviours) => queue.push(...behaviours),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
