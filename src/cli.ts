@@ -27,7 +27,7 @@ Usage:
                                     the same server over Streamable HTTP (default 127.0.0.1:3917)
   kimi-mcp --version | --help
 
-Configuration comes from the environment: RUNAPI_KEY, KIMI_PROVIDER, KIMI_MODEL (see README).`;
+Configuration comes from the environment: the host's key, KIMI_PROVIDER, KIMI_MODEL (see README).`;
 
 const OPTIONS = {
   scope: { type: 'string' },

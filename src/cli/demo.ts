@@ -19,13 +19,16 @@ export async function runDemo(cli: CliContext): Promise<number> {
   const say = (text: string) => cli.out(`${text}\n`);
   say('kimi-mcp demo. Replies come from a local Kimi simulator on 127.0.0.1, not from Kimi: no key or network is used.\n');
   const sim = await startSimulator({ apiKey: DEMO_KEY });
+  // Point the default host at the simulator, through the variables the catalog names for it.
+  const host = cli.catalog.defaultProvider;
+  const upstream = { [host.key_env[0]!]: DEMO_KEY, ...(host.base_url_env ? { [host.base_url_env]: sim.baseURL } : {}) };
   const client = new Client({ name: 'kimi-mcp-demo', version: '1.0.0' });
   try {
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
         args: [process.argv[1] ?? ''],
-        env: { ...getDefaultEnvironment(), RUNAPI_KEY: DEMO_KEY, RUNAPI_BASE_URL: sim.baseURL },
+        env: { ...getDefaultEnvironment(), ...upstream },
         stderr: 'ignore',
       }),
     );
@@ -45,7 +48,7 @@ export async function runDemo(cli: CliContext): Promise<number> {
       onprogress: (p) => say(`   progress ${p.progress}: ${p.message ?? ''}`),
     });
     say(`\n   result:\n${(answer.content as { text: string }[])[0]?.text.replace(/^/gm, '   ')}\n`);
-    say('Set RUNAPI_KEY and run `kimi-mcp doctor` to check a real setup.');
+    say(`Set ${host.key_env[0]} and run \`kimi-mcp doctor\` to check a real setup.`);
     return 0;
   } finally {
     await client.close();

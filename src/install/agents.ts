@@ -24,7 +24,7 @@ export interface InstallContext {
   platform: NodeJS.Platform;
   env: Env;
   launch: Launch;
-  /** The key variable of the chosen host, e.g. RUNAPI_KEY. */
+  /** The key variable of the chosen host (its first key_env in the catalog). */
   keyVar: string;
   /** Extra variables to set (KIMI_PROVIDER when a non-default host was chosen). */
   settings: Record<string, string>;
