@@ -80,7 +80,7 @@ describe('serve over Streamable HTTP on loopback', () => {
   it('refuses a foreign Host or Origin (DNS rebinding) with 403', async () => {
     const host = await postWithHost(server.url, 'evil.example:80', initialize);
     expect(host.status).toBe(403);
-    expect(host.text).toMatch(/Invalid Host header "evil\.example/);
+    expect((JSON.parse(host.text) as { error: { message: string } }).error.message).toBe('Invalid Host header "evil.example:80"');
     const origin = await post(server.url, initialize, { origin: 'http://evil.example' });
     expect(origin.status).toBe(403);
     expect(await origin.text()).toMatch(/Invalid Origin/);
