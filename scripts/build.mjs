@@ -1,7 +1,10 @@
-// One esbuild bundle: dist/cli.js plus a lazily loaded chunk for `openai`, so cold start never
-// pays for it. CommonJS dependencies (gray-matter) need a real `require` inside the ESM bundle.
+// One esbuild bundle: dist/cli.js plus chunks loaded on demand (the full server, openai, the CLI
+// commands), so that starting the stdio server loads almost nothing. Then the start-up snapshot:
+// what the real server answers to initialize and tools/list, with a fingerprint of the skill.
 import { build } from 'esbuild';
-import { chmodSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 
 rmSync('dist', { recursive: true, force: true });
 await build({
@@ -21,3 +24,41 @@ await build({
   logLevel: 'warning',
 });
 chmodSync('dist/cli.js', 0o755);
+
+/** Asks the freshly built server (full path, default settings) for its first answers. */
+function recordFirstAnswers() {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KIMI_')));
+  const child = spawn(process.execPath, ['dist/cli.js'], { env: { ...env, KIMI_MCP_FAST_START: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const send = (m) => child.stdin.write(`${JSON.stringify(m)}\n`);
+  return new Promise((resolve, reject) => {
+    const answers = new Map();
+    let buffer = '';
+    child.stdout.on('data', (d) => {
+      buffer += d;
+      for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
+        const message = JSON.parse(buffer.slice(0, i));
+        buffer = buffer.slice(i + 1);
+        answers.set(message.id, message);
+        if (answers.size === 2) {
+          child.stdin.end();
+          resolve([answers.get(1), answers.get(2)]);
+        }
+      }
+    });
+    child.on('exit', (code) => answers.size < 2 && reject(new Error(`the built server exited with ${code} before answering`)));
+    send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'build', version: '0' } } });
+    send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    send({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  });
+}
+
+const [init, list] = await recordFirstAnswers();
+const { protocolVersion, ...initialize } = init.result;
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+// The fingerprint comes from the same code the server checks it with (src/startup/snapshot.ts).
+const helper = await build({ entryPoints: ['src/startup/snapshot.ts'], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'warning' });
+const { skillHash } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);
+writeFileSync(
+  'dist/startup-snapshot.json',
+  `${JSON.stringify({ version, skillHash: skillHash('.'), latestProtocolVersion: protocolVersion, protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, initialize, tools: list.result.tools })}\n`,
+);

@@ -3,11 +3,12 @@
  * commands below. Every failure prints what to do and exits non-zero; nothing crashes.
  */
 import { parseArgs } from 'node:util';
-import { CatalogError } from './catalog/load.js';
+import { CatalogError } from './catalog/error.js';
 import { UsageError } from './kimi/errors.js';
 import { log } from './log.js';
-// Static: starting the stdio server is what agents do, many times a day; everything else loads on demand.
-import { runStdioServer } from './mcp/stdio.js';
+// The only static import with work behind it: agents start the stdio server many times a day,
+// and it answers its first requests before loading anything heavy. Everything else loads on demand.
+import { serveStdio } from './startup/fast-stdio.js';
 import { version } from './version.js';
 
 const USAGE = `kimi-mcp ${version}: Kimi models for coding agents, over MCP or the shell.
@@ -57,7 +58,7 @@ const OPTIONS = {
 
 async function main(argv: string[]): Promise<number | undefined> {
   if (argv.length === 0) {
-    await runStdioServer();
+    await serveStdio();
     return undefined; // keeps running until stdin closes
   }
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -100,7 +101,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'serve': {
       const { runServe } = await import('./cli/serve.js');
       if (!values.http) {
-        await runStdioServer();
+        await serveStdio();
         return undefined;
       }
       return runServe(cli, { port: values.port, host: values.host });

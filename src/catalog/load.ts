@@ -3,12 +3,14 @@
  * All problems are collected and reported together, each with its file and field, so a broken
  * skill fails at start-up with a message that says exactly what to fix.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import matter from 'gray-matter';
 import type * as z from 'zod';
 import { modelSchema, noteSchema, providerSchema, skillSchema } from './schema.js';
 import type { Model, Note, Provider, SkillFrontmatter } from './schema.js';
+import { CatalogError } from './error.js';
+import { findSkillRoot as locateSkillRoot, referenceFiles, SKILL_FILE } from './files.js';
 
 /** Where a fact came from: the file (relative to the skill root) and its full text. */
 export interface SourceFile {
@@ -30,30 +32,13 @@ export interface Catalog {
   defaultProvider: ProviderEntry;
 }
 
-export class CatalogError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`The Kimi skill files are invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'CatalogError';
-  }
-}
+export { CatalogError };
 
-export const SKILL_FILE = 'SKILL.md';
-export const REFERENCES_DIR = join('skill', 'references');
-
-/** Walks up from `start` to the folder that holds SKILL.md (the bundle lives in dist/). */
+/** The skill root above `start`, or a CatalogError saying none was found. */
 export function findSkillRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, SKILL_FILE))) return dir;
-    if (dirname(dir) === dir) throw new CatalogError([`no ${SKILL_FILE} found in ${start} or any folder above it`]);
-  }
-}
-
-function markdownFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => join(dir, f))
-    .sort();
+  const root = locateSkillRoot(start);
+  if (root === undefined) throw new CatalogError([`no ${SKILL_FILE} found in ${start} or any folder above it`]);
+  return root;
 }
 
 /** Strict Agent Skills validators reject YAML flow collections (`{…}`, `[…]`); we do too. */
@@ -108,7 +93,7 @@ export function loadCatalog(root: string): Catalog {
     }
   }
 
-  for (const absPath of markdownFiles(join(root, REFERENCES_DIR))) {
+  for (const absPath of referenceFiles(root)) {
     const doc = parse(absPath);
     if (!doc) continue;
     const kind = doc.data.kind;

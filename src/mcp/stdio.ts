@@ -1,39 +1,74 @@
 /**
- * The stdio server with the hygiene a long-lived child process needs (see the SDK notes):
- * stdout carries JSON-RPC only, a stray rejection is logged instead of killing the process,
- * and the process exits when the client goes away (stdin end/close, EPIPE, SIGTERM).
+ * The full stdio server. Process hygiene (stdout for JSON-RPC only, logged rejections, EPIPE)
+ * is set up by src/startup before this loads; here the process exits when the client goes away
+ * (stdin end/close, SIGTERM), which the 1.x SDK transport does not do by itself.
  */
-import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
+import type { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { findSkillRoot, loadCatalog } from '../catalog/load.js';
 import { log } from '../log.js';
+import { guardStdio } from '../startup/hygiene.js';
+import { skillRootFor } from '../startup/snapshot.js';
 import { createServer } from './server.js';
 
-export function skillRootFromHere(): string {
-  return findSkillRoot(dirname(fileURLToPath(import.meta.url)));
+/** How long requests already received may take to finish after the client closes stdin. */
+const DRAIN_MS = 5_000;
+
+/**
+ * Counts requests that have no answer yet, so that closing stdin right after the last request
+ * (a piped session) still gets its answers. Cancelled requests are never answered, so they
+ * stop counting too.
+ */
+function trackPending(transport: StdioServerTransport): { idle: () => Promise<void> } {
+  const pending = new Set<string | number>();
+  let wake: (() => void) | undefined;
+  const dispatch = transport.onmessage!;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if ('method' in message && 'id' in message) pending.add(message.id);
+    if ('method' in message && message.method === 'notifications/cancelled') pending.delete((message.params as { requestId: string | number }).requestId);
+    dispatch(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = async (message: JSONRPCMessage) => {
+    await send(message);
+    if ('id' in message && !('method' in message) && pending.delete(message.id) && pending.size === 0) wake?.();
+  };
+  return {
+    idle: () =>
+      pending.size === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, DRAIN_MS).unref();
+          }),
+  };
 }
 
-export async function runStdioServer(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  // Libraries that print with console.log/info/debug must not corrupt the protocol stream.
-  console.log = console.info = console.debug = console.error;
-  process.on('unhandledRejection', (e) => log('unhandled rejection:', e));
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    log('stdout error:', e);
-  });
-
-  const server = createServer(loadCatalog(env.KIMI_MCP_SKILL_DIR ?? skillRootFromHere()), env);
+export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, output: Writable = process.stdout): Promise<void> {
+  guardStdio();
+  const root = skillRootFor(env) ?? findSkillRoot(dirname(fileURLToPath(import.meta.url)));
+  const server = createServer(loadCatalog(root), env);
+  const transport = new StdioServerTransport(process.stdin, output);
   let closing = false;
-  const shutdown = (why: string) => {
+  let requests: { idle: () => Promise<void> } | undefined;
+  const shutdown = (why: string, drain: boolean) => {
     if (closing) return;
     closing = true;
     log(`shutting down: ${why}`);
-    void server.close().finally(() => process.exit(0));
+    void (drain && requests ? requests.idle() : Promise.resolve())
+      .then(() => server.close())
+      .finally(() => process.exit(0));
   };
-  process.stdin.on('end', () => shutdown('stdin ended'));
-  process.stdin.on('close', () => shutdown('stdin closed'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  await server.connect(new StdioServerTransport());
+  process.stdin.on('end', () => shutdown('stdin ended', true));
+  process.stdin.on('close', () => shutdown('stdin closed', true));
+  process.on('SIGTERM', () => shutdown('SIGTERM', false));
+  process.on('SIGINT', () => shutdown('SIGINT', false));
+  await server.connect(transport);
+  requests = trackPending(transport);
+  // After a hand-over from the fast path stdin is explicitly paused, and a new 'data' listener
+  // does not restart a paused stream.
+  process.stdin.resume();
 }

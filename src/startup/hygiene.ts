@@ -1,0 +1,18 @@
+/** What a long-lived stdio child needs before anything else runs (see the SDK notes, §5). */
+import { log } from '../log.js';
+
+let guarded = false;
+
+export function guardStdio(): void {
+  if (guarded) return;
+  guarded = true;
+  // Libraries that print with console.log/info/debug must not corrupt the protocol stream.
+  console.log = console.info = console.debug = console.error;
+  // A stray rejection is logged; by default Node 20 would end the process and the session.
+  process.on('unhandledRejection', (e) => log('unhandled rejection:', e));
+  // The client went away: nothing left to serve.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    log('stdout error:', e);
+  });
+}

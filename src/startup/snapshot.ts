@@ -1,0 +1,54 @@
+/**
+ * The start-up snapshot: what initialize and tools/list answer, recorded from the real server
+ * at build time (scripts/build.mjs) together with a fingerprint of the skill files. When the
+ * skill on disk still matches, the server can answer those first requests without loading the
+ * SDK, zod or the YAML parser; any other request, or a changed skill, takes the full path.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findSkillRoot, referenceFiles, SKILL_FILE } from '../catalog/files.js';
+
+export const SNAPSHOT_FILE = 'startup-snapshot.json';
+
+export interface StartupSnapshot {
+  version: string;
+  skillHash: string;
+  latestProtocolVersion: string;
+  protocolVersions: string[];
+  initialize: Record<string, unknown>;
+  tools: unknown[];
+}
+
+/** Fingerprint of everything the catalog is built from. */
+export function skillHash(root: string): string {
+  const hash = createHash('sha256');
+  for (const file of [join(root, SKILL_FILE), ...referenceFiles(root)]) {
+    hash.update(relative(root, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/** The bundle's folder: this module is part of dist/cli.js (or, if split, of dist/chunks/). */
+function distDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return existsSync(join(here, SNAPSHOT_FILE)) ? here : dirname(here);
+}
+
+export function skillRootFor(env: NodeJS.ProcessEnv): string | undefined {
+  return env.KIMI_MCP_SKILL_DIR ?? findSkillRoot(distDir());
+}
+
+/** The snapshot if it is there and still describes the skill on disk; otherwise undefined. */
+export function readSnapshot(env: NodeJS.ProcessEnv, version: string): StartupSnapshot | undefined {
+  if (env.KIMI_MCP_FAST_START === '0') return undefined;
+  try {
+    const snapshot = JSON.parse(readFileSync(join(distDir(), SNAPSHOT_FILE), 'utf8')) as StartupSnapshot;
+    const root = skillRootFor(env);
+    if (snapshot.version !== version || !root || snapshot.skillHash !== skillHash(root)) return undefined;
+    return snapshot;
+  } catch {
+    return undefined; // no snapshot (a development build): the full path is always correct
+  }
+}

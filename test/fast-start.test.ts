@@ -1,0 +1,50 @@
+/** The fast start path must answer exactly as the full server does, and step aside when it can't. */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './helpers/mcp.js';
+import { runProcess } from './helpers/process.js';
+import { CLI } from './helpers/run-cli.js';
+
+const line = (m: unknown) => `${JSON.stringify(m)}\n`;
+const initialize = (protocolVersion = '2025-11-25') =>
+  line({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '0' } } });
+const initialized = line({ jsonrpc: '2.0', method: 'notifications/initialized' });
+const toolsList = line({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+const call = line({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 1_000_000, output_tokens: 1_000_000 } } });
+
+async function session(input: string, env: Record<string, string> = {}) {
+  const r = await runProcess(process.execPath, [CLI], { env: { PATH: process.env.PATH, ...env }, input });
+  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id?: number; result?: Record<string, unknown> });
+}
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe('fast start', () => {
+  it('answers initialize and tools/list exactly as the full server does', async () => {
+    for (const version of ['2025-11-25', '2025-06-18', '1999-01-01']) {
+      const input = initialize(version) + initialized + toolsList;
+      expect(await session(input)).toEqual(await session(input, { KIMI_MCP_FAST_START: '0' }));
+    }
+  });
+
+  it('hands over to the full server, which answers the rest once each (no second initialize answer)', async () => {
+    const answers = await session(initialize() + initialized + toolsList + call);
+    expect(answers.map((a) => a.id)).toEqual([1, 2, 3]);
+    expect((answers[2]!.result as { structuredContent: { cost: { total: number } } }).structuredContent.cost.total).toBe(2.48);
+  });
+
+  it('takes the full path when the skill files changed since the build', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kimi-skill-edit-'));
+    dirs.push(dir);
+    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
+    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const k26 = readFileSync(join(dir, 'skill/references/models/kimi-k2.6.md'), 'utf8');
+    writeFileSync(join(dir, 'skill/references/models/kimi-k2.9.md'), k26.replace('id: kimi-k2.6', 'id: kimi-k2.9').replace('default: true\n', '').replace('released: "2026-04-20"', 'released: "2026-11-01"'));
+    const [, list] = await session(initialize() + toolsList, { KIMI_MCP_SKILL_DIR: dir });
+    const chat = (list!.result!.tools as { name: string; inputSchema: { properties: { model: { enum: string[] } } } }[]).find((t) => t.name === 'kimi_chat')!;
+    expect(chat.inputSchema.properties.model.enum).toContain('kimi-k2.9');
+  });
+});
