@@ -34,7 +34,7 @@ function trackPending(transport: StdioServerTransport): { idle: () => Promise<vo
   const send = transport.send.bind(transport);
   transport.send = async (message: JSONRPCMessage) => {
     await send(message);
-    if ('id' in message && !('method' in message) && pending.delete(message.id) && pending.size === 0) wake?.();
+    if ('id' in message && message.id !== undefined && !('method' in message) && pending.delete(message.id) && pending.size === 0) wake?.();
   };
   return {
     idle: () =>
