@@ -24,13 +24,29 @@ describe('progress messages', () => {
     expect(sent.length).toBe(count);
   });
 
-  it('send the newest text at finish even if it arrived inside the throttle window', async () => {
+  it('are throttled: text inside the window waits, and finish sends nothing more', async () => {
     const sent: string[] = [];
     const reporter = new ProgressReporter(async (m) => void sent.push(m), 'm', true, 10_000);
     await reporter.update('first', '');
     await reporter.update('first second', '');
+    await new Promise((resolve) => setTimeout(resolve, 110));
+    await reporter.update('first second third', '');
+    await reporter.update('first second third fourth', '');
     await reporter.finish();
-    expect(sent).toEqual(['m: waiting for the first token', 'first', 'first second']);
+    expect(sent).toEqual(['m: waiting for the first token', 'first', 'first second third']);
+  });
+
+  it('hold the result back until the last message is 20 ms old, and no longer', async () => {
+    const reporter = new ProgressReporter(async () => undefined, 'm', true, 10_000);
+    await reporter.update('text', '');
+    let started = Date.now();
+    await reporter.finish();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(18);
+    const quiet = new ProgressReporter(async () => undefined, 'm', true, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    started = Date.now();
+    await quiet.finish();
+    expect(Date.now() - started).toBeLessThan(10);
   });
 
   it('show reasoning while there is no answer yet, and no text at all in keep-alive mode', async () => {

@@ -136,7 +136,7 @@ describe('kimi_stream through the built server, the real openai SDK and the simu
     expect((r.structuredContent as { cost_usd: number }).cost_usd).toBeGreaterThan(0);
     const withText = messages.filter((m) => m.includes('step'));
     expect(withText.length).toBeGreaterThanOrEqual(2);
-    expect(withText.at(-1)).toMatch(/step 59$/);
+    for (const m of withText) expect(content).toContain(m.replace(/^…/, ''));
   });
 
   it('closes the upstream connection within a second of a cancel', async () => {

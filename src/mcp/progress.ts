@@ -6,7 +6,10 @@
 export const PROGRESS_INTERVAL_MS = 100;
 export const KEEP_ALIVE_MS = 5_000;
 export const TAIL_CHARS = 200;
-/** The SDK client can drop a progress that lands in the same chunk as the result (typescript-sdk#2580). */
+/**
+ * The SDK client drops a progress message that lands in the same read as the result
+ * (typescript-sdk#2580), so the result waits until the last message is this old.
+ */
 const SETTLE_MS = 20;
 
 export function tail(text: string, max = TAIL_CHARS): string {
@@ -18,6 +21,8 @@ export class ProgressReporter {
   private queue: Promise<void> = Promise.resolve();
   private lastSent = 0;
   private lastActivity = Date.now();
+  /** When the last message finished sending; 0 while none has. */
+  private lastDelivered = 0;
   private readonly started = Date.now();
   private pending: string | undefined;
   private received = 0;
@@ -46,7 +51,10 @@ export class ProgressReporter {
   private enqueue(message: string): Promise<void> {
     if (this.closed) return this.queue;
     this.lastActivity = Date.now();
-    this.queue = this.queue.then(() => this.send(message)).catch(() => undefined);
+    this.queue = this.queue
+      .then(() => this.send(message))
+      .then(() => void (this.lastDelivered = Date.now()))
+      .catch(() => undefined);
     return this.queue;
   }
 
@@ -66,12 +74,15 @@ export class ProgressReporter {
     return this.enqueue(`${this.label}: ${message}`);
   }
 
-  /** Flushes the newest text, stops the keep-alive and lets the last message land. */
+  /**
+   * Stops sending and lets the last message land before the result goes out. Text still held
+   * back by the throttle is dropped: the result, which follows at once, carries all of it.
+   */
   async finish(): Promise<void> {
     clearInterval(this.keepAlive);
-    if (this.pending !== undefined) await this.enqueue(this.pending);
     this.closed = true;
     await this.queue;
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const wait = SETTLE_MS - (Date.now() - this.lastDelivered);
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
