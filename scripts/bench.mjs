@@ -2,8 +2,9 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['bench/run.ts'],
-  outfile: '.cache/bench.mjs',
+  entryPoints: { bench: 'bench/run.ts', 'sim-host': 'bench/sim-host.ts' },
+  outdir: '.cache',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   packages: 'external',
   format: 'esm',

@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   tokenCount?: number;
   /** Echo the caller's key in 401 messages, as a careless host might. */
   leakKeyInErrors?: boolean;
+  /** What every chat request does when nothing was scripted for it. */
+  defaultBehaviour?: Behaviour;
 }
 
 export interface RequestLog {
@@ -142,7 +144,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   async function chat(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
     const requestId = `req-sim-${++counter}`;
     const idHeader = { 'x-request-id': requestId };
-    const b = queue.shift() ?? {};
+    const b = queue.shift() ?? options.defaultBehaviour ?? {};
     if (b.status) {
       const headers: Record<string, string> = { ...idHeader };
       if (b.retryAfter !== undefined) headers['retry-after'] = b.retryAfter;
