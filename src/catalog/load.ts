@@ -10,7 +10,7 @@ import type * as z from 'zod';
 import { modelSchema, noteSchema, providerSchema, skillSchema } from './schema.js';
 import type { Model, Note, Provider, SkillFrontmatter } from './schema.js';
 import { CatalogError } from './error.js';
-import { findSkillRoot as locateSkillRoot, referenceFiles, SKILL_FILE } from './files.js';
+import { referenceFiles, SKILL_FILE } from './files.js';
 
 /** Where a fact came from: the file (relative to the skill root) and its full text. */
 export interface SourceFile {
@@ -34,12 +34,6 @@ export interface Catalog {
 
 export { CatalogError };
 
-/** The skill root above `start`, or a CatalogError saying none was found. */
-export function findSkillRoot(start: string): string {
-  const root = locateSkillRoot(start);
-  if (root === undefined) throw new CatalogError([`no ${SKILL_FILE} found in ${start} or any folder above it`]);
-  return root;
-}
 
 /** Strict Agent Skills validators reject YAML flow collections (`{…}`, `[…]`); we do too. */
 function flowCollectionLines(frontmatter: string): number[] {

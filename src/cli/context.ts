@@ -1,10 +1,9 @@
 /** What every CLI command needs: the catalog, settings from the environment, output streams. */
-import { fileURLToPath } from 'node:url';
-import { dirname } from 'node:path';
-import { findSkillRoot, loadCatalog } from '../catalog/load.js';
+import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/load.js';
 import { resolveSettings } from '../kimi/config.js';
 import type { Env, Settings } from '../kimi/config.js';
+import { requireSkillRoot } from '../startup/snapshot.js';
 
 export interface CliContext {
   catalog: Catalog;
@@ -14,12 +13,8 @@ export interface CliContext {
   err: (text: string) => void;
 }
 
-export function skillRoot(env: Env): string {
-  return env.KIMI_MCP_SKILL_DIR ?? findSkillRoot(dirname(fileURLToPath(import.meta.url)));
-}
-
 export function cliContext(env: Env = process.env): CliContext {
-  const catalog = loadCatalog(skillRoot(env));
+  const catalog = loadCatalog(requireSkillRoot(env));
   return {
     catalog,
     settings: resolveSettings(catalog, env),

@@ -7,7 +7,6 @@ import type { InstallContext, Launch, Scope } from '../install/agents.js';
 import { applyPlan, describePlan, planInstall, planUninstall } from '../install/install.js';
 import { version } from '../version.js';
 import type { CliContext } from './context.js';
-import { skillRoot } from './context.js';
 
 export interface InstallOptions {
   scope?: string;
@@ -61,7 +60,7 @@ export function runInstall(cli: CliContext, agentId: string | undefined, options
   }
   const scope = (options.scope ?? agent.scopes[0]) as Scope;
   const ctx = installContext(cli, options);
-  const plan = uninstall ? planUninstall(agent, ctx, scope) : planInstall(agent, ctx, scope, skillRoot(cli.env));
+  const plan = uninstall ? planUninstall(agent, ctx, scope) : planInstall(agent, ctx, scope, cli.catalog.root);
   if (options.print) {
     cli.out(`${describePlan(plan, uninstall)}\n`);
     return 0;

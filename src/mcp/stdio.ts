@@ -3,15 +3,13 @@
  * is set up by src/startup before this loads; here the process exits when the client goes away
  * (stdin end/close, SIGTERM), which the 1.x SDK transport does not do by itself.
  */
-import { dirname } from 'node:path';
 import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { findSkillRoot, loadCatalog } from '../catalog/load.js';
+import { loadCatalog } from '../catalog/load.js';
 import { log } from '../log.js';
 import { guardStdio } from '../startup/hygiene.js';
-import { skillRootFor } from '../startup/snapshot.js';
+import { requireSkillRoot } from '../startup/snapshot.js';
 import { createServer } from './server.js';
 
 /** How long requests already received may take to finish after the client closes stdin. */
@@ -49,8 +47,7 @@ function trackPending(transport: StdioServerTransport): { idle: () => Promise<vo
 
 export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, output: Writable = process.stdout): Promise<void> {
   guardStdio();
-  const root = skillRootFor(env) ?? findSkillRoot(dirname(fileURLToPath(import.meta.url)));
-  const server = createServer(loadCatalog(root), env);
+  const server = createServer(loadCatalog(requireSkillRoot(env)), env);
   const transport = new StdioServerTransport(process.stdin, output);
   let closing = false;
   let requests: { idle: () => Promise<void> } | undefined;

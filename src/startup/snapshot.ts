@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CatalogError } from '../catalog/error.js';
 import { findSkillRoot, referenceFiles, SKILL_FILE } from '../catalog/files.js';
 
 export const SNAPSHOT_FILE = 'startup-snapshot.json';
@@ -36,8 +37,15 @@ function distDir(): string {
   return existsSync(join(here, SNAPSHOT_FILE)) ? here : dirname(here);
 }
 
+/** The skill folder: KIMI_MCP_SKILL_DIR, or the one the package ships above dist/. */
 export function skillRootFor(env: NodeJS.ProcessEnv): string | undefined {
   return env.KIMI_MCP_SKILL_DIR ?? findSkillRoot(distDir());
+}
+
+export function requireSkillRoot(env: NodeJS.ProcessEnv): string {
+  const root = skillRootFor(env);
+  if (root === undefined) throw new CatalogError([`no ${SKILL_FILE} found above ${distDir()}; reinstall kimi-mcp or set KIMI_MCP_SKILL_DIR`]);
+  return root;
 }
 
 /** The snapshot if it is there and still describes the skill on disk; otherwise undefined. */
