@@ -85,7 +85,7 @@ function coldStart(target: Target): Promise<{ ms: number; tools: Tool[] }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(target.command, target.args, {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...target.env },
+      env: { ...SPAWN_ENV, ...target.env },
       stdio: ['pipe', 'pipe', 'ignore'],
     });
     const timer = setTimeout(() => {
@@ -125,10 +125,14 @@ function coldStart(target: Target): Promise<{ ms: number; tools: Tool[] }> {
 /** The floor for any Node MCP server: a few lines that answer initialize and tools/list, no deps. */
 const MINIMAL_RESPONDER = `require('readline').createInterface({ input: process.stdin }).on('line', (l) => { const m = JSON.parse(l); if (m.id !== undefined) process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: m.method === 'tools/list' ? { tools: [] } : { protocolVersion: '2025-06-18', capabilities: { tools: {} }, serverInfo: { name: 'floor', version: '0' } } }) + '\\n'); });`;
 
+/** Every process gets this environment, bare Node included: a variable such as NODE_EXTRA_CA_CERTS
+ *  would otherwise cost some processes tens of milliseconds and not others. */
+const SPAWN_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
+
 function bareNode(): Promise<number> {
   return new Promise((resolve) => {
     const started = performance.now();
-    spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', () => resolve(performance.now() - started));
+    spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: SPAWN_ENV }).on('exit', () => resolve(performance.now() - started));
   });
 }
 

@@ -1,28 +1,38 @@
-// One esbuild bundle: dist/cli.js plus chunks loaded on demand (the full server, openai, the CLI
-// commands), so that starting the stdio server loads almost nothing. Then the start-up snapshot:
-// what the real server answers to initialize and tools/list, with a fingerprint of the skill.
+// The esbuild bundle: dist/cli.js (a small CommonJS launcher) plus ES modules loaded on demand
+// (the full server, openai, the CLI commands), so that starting the stdio server loads almost
+// nothing. Then the start-up snapshot: what the real server answers to initialize and
+// tools/list, with a fingerprint of the skill.
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 
 rmSync('dist', { recursive: true, force: true });
-await build({
-  entryPoints: { cli: 'src/cli.ts' },
-  outdir: 'dist',
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const common = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   minify: true,
   legalComments: 'none',
-  chunkNames: 'chunks/[name]-[hash]',
-  banner: {
-    js: "#!/usr/bin/env node\nimport{createRequire as __kimiRequire}from'node:module';const require=__kimiRequire(import.meta.url);",
-  },
   logLevel: 'warning',
+  define: { __KIMI_MCP_VERSION__: JSON.stringify(version) },
+};
+// The full CLI and server: ES modules, split so that each command loads only what it needs.
+await build({
+  ...common,
+  entryPoints: { main: 'src/cli.ts', server: 'src/mcp/stdio.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  format: 'esm',
+  chunkNames: 'chunks/[name]-[hash]',
+  // CommonJS dependencies (gray-matter) need a real `require` inside an ES module.
+  banner: { js: "import{createRequire as __kimiRequire}from'node:module';const require=__kimiRequire(import.meta.url);" },
 });
+// The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
+await build({ ...common, entryPoints: ['src/startup/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
+writeFileSync('dist/package.json', '{"type":"commonjs"}\n');
 chmodSync('dist/cli.js', 0o755);
 
 /** Asks the freshly built server (full path, default settings) for its first answers. */
@@ -54,7 +64,6 @@ function recordFirstAnswers() {
 
 const [init, list] = await recordFirstAnswers();
 const { protocolVersion, ...initialize } = init.result;
-const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 // The fingerprint comes from the same code the server checks it with (src/startup/snapshot.ts).
 const helper = await build({ entryPoints: ['src/startup/snapshot.ts'], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'warning' });
 const { skillHash } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);

@@ -1,14 +1,14 @@
 /**
- * `kimi-mcp`: with no arguments, the stdio MCP server (what agents spawn); otherwise one of the
- * commands below. Every failure prints what to do and exits non-zero; nothing crashes.
+ * `kimi-mcp` commands (dist/main.mjs). The bare `kimi-mcp` that agents spawn is answered by the
+ * small CommonJS launcher (src/startup/launch.ts) before this module is ever loaded.
+ * Every failure prints what to do and exits non-zero; nothing crashes.
  */
 import { parseArgs } from 'node:util';
 import { CatalogError } from './catalog/error.js';
 import { UsageError } from './kimi/errors.js';
 import { log } from './log.js';
-// The only static import with work behind it: agents start the stdio server many times a day,
-// and it answers its first requests before loading anything heavy. Everything else loads on demand.
 import { serveStdio } from './startup/fast-stdio.js';
+import { bundleDir } from './startup/snapshot.js';
 import { version } from './version.js';
 
 const USAGE = `kimi-mcp ${version}: Kimi models for coding agents, over MCP or the shell.
@@ -56,9 +56,14 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The stdio server, with its first answers from the start-up snapshot when it is valid. */
+function stdioServer(): Promise<void> {
+  return serveStdio(process.env, bundleDir(import.meta.url), async (env, output) => (await import('./mcp/stdio.js')).runStdioServer(env, output));
+}
+
 async function main(argv: string[]): Promise<number | undefined> {
   if (argv.length === 0) {
-    await serveStdio();
+    await stdioServer();
     return undefined; // keeps running until stdin closes
   }
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -101,7 +106,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'serve': {
       const { runServe } = await import('./cli/serve.js');
       if (!values.http) {
-        await serveStdio();
+        await stdioServer();
         return undefined;
       }
       return runServe(cli, { port: values.port, host: values.host });

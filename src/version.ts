@@ -1,4 +1,7 @@
-import pkg from '../package.json' with { type: 'json' };
+/**
+ * The package version, injected from package.json by the bundler (scripts/build.mjs) and by
+ * vitest.config.ts, so one number is used everywhere without shipping package.json in the bundle.
+ */
+declare const __KIMI_MCP_VERSION__: string;
 
-/** The package version, inlined by the bundler so one number is used everywhere. */
-export const version: string = pkg.version;
+export const version: string = __KIMI_MCP_VERSION__;

@@ -3,7 +3,7 @@ import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/load.js';
 import { resolveSettings } from '../kimi/config.js';
 import type { Env, Settings } from '../kimi/config.js';
-import { requireSkillRoot } from '../startup/snapshot.js';
+import { bundleDir, requireSkillRoot } from '../startup/snapshot.js';
 
 export interface CliContext {
   catalog: Catalog;
@@ -14,7 +14,7 @@ export interface CliContext {
 }
 
 export function cliContext(env: Env = process.env): CliContext {
-  const catalog = loadCatalog(requireSkillRoot(env));
+  const catalog = loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url)));
   return {
     catalog,
     settings: resolveSettings(catalog, env),

@@ -9,7 +9,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { loadCatalog } from '../catalog/load.js';
 import { log } from '../log.js';
 import { guardStdio } from '../startup/hygiene.js';
-import { requireSkillRoot } from '../startup/snapshot.js';
+import { bundleDir, requireSkillRoot } from '../startup/snapshot.js';
 import { createServer } from './server.js';
 
 /** How long requests already received may take to finish after the client closes stdin. */
@@ -47,7 +47,7 @@ function trackPending(transport: StdioServerTransport): { idle: () => Promise<vo
 
 export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, output: Writable = process.stdout): Promise<void> {
   guardStdio();
-  const server = createServer(loadCatalog(requireSkillRoot(env)), env);
+  const server = createServer(loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url))), env);
   const transport = new StdioServerTransport(process.stdin, output);
   let closing = false;
   let requests: { idle: () => Promise<void> } | undefined;

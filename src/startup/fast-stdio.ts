@@ -18,10 +18,8 @@ interface Message {
   params?: { protocolVersion?: string };
 }
 
-async function startFull(env: NodeJS.ProcessEnv, output?: Writable): Promise<void> {
-  const { runStdioServer } = await import('../mcp/stdio.js');
-  await runStdioServer(env, output);
-}
+/** Loads and runs the full server; injected, so this module stays small wherever it is bundled. */
+export type StartFullServer = (env: NodeJS.ProcessEnv, output?: Writable) => Promise<void>;
 
 function reply(id: Id, result: unknown): void {
   process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`);
@@ -61,9 +59,9 @@ function withoutAnswersTo(answered: Set<Id>): Writable {
   });
 }
 
-export async function serveStdio(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+export async function serveStdio(env: NodeJS.ProcessEnv, distDir: string, startFull: StartFullServer): Promise<void> {
   guardStdio();
-  const snapshot = readSnapshot(env, version);
+  const snapshot = readSnapshot(env, version, distDir);
   if (!snapshot) return startFull(env);
 
   const replay: Buffer[] = [];

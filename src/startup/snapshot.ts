@@ -31,29 +31,32 @@ export function skillHash(root: string): string {
   return hash.digest('hex');
 }
 
-/** The bundle's folder: this module is part of dist/cli.js (or, if split, of dist/chunks/). */
-function distDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return existsSync(join(here, SNAPSHOT_FILE)) ? here : dirname(here);
+/**
+ * dist/ for ESM code given its import.meta.url: bundled modules sit in dist/ or dist/chunks/.
+ * (The CommonJS launcher knows it as __dirname.)
+ */
+export function bundleDir(moduleUrl: string): string {
+  const here = dirname(fileURLToPath(moduleUrl));
+  return existsSync(join(here, SNAPSHOT_FILE)) || !here.endsWith('chunks') ? here : dirname(here);
 }
 
 /** The skill folder: KIMI_MCP_SKILL_DIR, or the one the package ships above dist/. */
-export function skillRootFor(env: NodeJS.ProcessEnv): string | undefined {
-  return env.KIMI_MCP_SKILL_DIR ?? findSkillRoot(distDir());
+export function skillRootFor(env: NodeJS.ProcessEnv, distDir: string): string | undefined {
+  return env.KIMI_MCP_SKILL_DIR ?? findSkillRoot(distDir);
 }
 
-export function requireSkillRoot(env: NodeJS.ProcessEnv): string {
-  const root = skillRootFor(env);
-  if (root === undefined) throw new CatalogError([`no ${SKILL_FILE} found above ${distDir()}; reinstall kimi-mcp or set KIMI_MCP_SKILL_DIR`]);
+export function requireSkillRoot(env: NodeJS.ProcessEnv, distDir: string): string {
+  const root = skillRootFor(env, distDir);
+  if (root === undefined) throw new CatalogError([`no ${SKILL_FILE} found above ${distDir}; reinstall kimi-mcp or set KIMI_MCP_SKILL_DIR`]);
   return root;
 }
 
 /** The snapshot if it is there and still describes the skill on disk; otherwise undefined. */
-export function readSnapshot(env: NodeJS.ProcessEnv, version: string): StartupSnapshot | undefined {
+export function readSnapshot(env: NodeJS.ProcessEnv, version: string, distDir: string): StartupSnapshot | undefined {
   if (env.KIMI_MCP_FAST_START === '0') return undefined;
   try {
-    const snapshot = JSON.parse(readFileSync(join(distDir(), SNAPSHOT_FILE), 'utf8')) as StartupSnapshot;
-    const root = skillRootFor(env);
+    const snapshot = JSON.parse(readFileSync(join(distDir, SNAPSHOT_FILE), 'utf8')) as StartupSnapshot;
+    const root = skillRootFor(env, distDir);
     if (snapshot.version !== version || !root || snapshot.skillHash !== skillHash(root)) return undefined;
     return snapshot;
   } catch {

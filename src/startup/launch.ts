@@ -1,0 +1,27 @@
+/**
+ * dist/cli.js, the `kimi-mcp` binary: a small CommonJS file (CommonJS starts a few ms faster
+ * than an ES module). Bare `kimi-mcp`, what agents spawn, is the stdio server, answered from the
+ * start-up snapshot until a request needs the full server (dist/server.mjs). Every other command
+ * is the full CLI (dist/main.mjs).
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { log } from '../log.js';
+import { serveStdio } from './fast-stdio.js';
+
+const load = (file: string) => import(pathToFileURL(join(__dirname, file)).href);
+
+function fail(e: unknown): never {
+  // A broken skill file is the user's to fix: its message names file and field.
+  if (e instanceof Error && e.name === 'CatalogError') process.stderr.write(`${e.message}\n`);
+  else log(e);
+  process.exit(1);
+}
+
+if (process.argv.length > 2) void load('main.mjs').catch(fail);
+else {
+  serveStdio(process.env, __dirname, async (env, output) => {
+    const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
+    await runStdioServer(env, output);
+  }).catch(fail);
+}
