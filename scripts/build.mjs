@@ -31,7 +31,7 @@ await build({
   banner: { js: "import{createRequire as __kimiRequire}from'node:module';const require=__kimiRequire(import.meta.url);" },
 });
 // The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
-await build({ ...common, entryPoints: ['src/startup/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
+await build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
 writeFileSync('dist/package.json', '{"type":"commonjs"}\n');
 chmodSync('dist/cli.js', 0o755);
 

@@ -1,6 +1,6 @@
 /**
  * `kimi-mcp` commands (dist/main.mjs). The bare `kimi-mcp` that agents spawn is answered by the
- * small CommonJS launcher (src/startup/launch.ts) before this module is ever loaded.
+ * small CommonJS launcher (src/cli/launch.ts) before this module is ever loaded.
  * Every failure prints what to do and exits non-zero; nothing crashes.
  */
 import { parseArgs } from 'node:util';
@@ -58,7 +58,13 @@ const OPTIONS = {
 
 /** The stdio server, with its first answers from the start-up snapshot when it is valid. */
 function stdioServer(): Promise<void> {
-  return serveStdio(process.env, bundleDir(import.meta.url), async (env, output) => (await import('./mcp/stdio.js')).runStdioServer(env, output));
+  return serveStdio({
+    env: process.env,
+    distDir: bundleDir(import.meta.url),
+    input: process.stdin,
+    output: process.stdout,
+    startFull: async (env, output) => (await import('./mcp/stdio.js')).runStdioServer(env, output),
+  });
 }
 
 async function main(argv: string[]): Promise<number | undefined> {

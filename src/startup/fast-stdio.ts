@@ -21,13 +21,10 @@ interface Message {
 /** Loads and runs the full server; injected, so this module stays small wherever it is bundled. */
 export type StartFullServer = (env: NodeJS.ProcessEnv, output?: Writable) => Promise<void>;
 
-function reply(id: Id, result: unknown): void {
-  process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`);
-}
-
 /** Fast answers; false for anything the full server must handle. */
-function answer(message: Message, snapshot: StartupSnapshot): boolean {
+function answer(message: Message, snapshot: StartupSnapshot, output: NodeJS.WritableStream): boolean {
   if (message.jsonrpc !== '2.0' || message.id === undefined) return false;
+  const reply = (id: Id, result: unknown) => output.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`);
   switch (message.method) {
     case 'initialize': {
       const asked = message.params?.protocolVersion ?? '';
@@ -46,20 +43,30 @@ function answer(message: Message, snapshot: StartupSnapshot): boolean {
   }
 }
 
-/** stdout for the full server, minus its answers to requests the fast path already answered. */
-function withoutAnswersTo(answered: Set<Id>): Writable {
+/** The protocol output for the full server, minus its answers to requests already answered. */
+function withoutAnswersTo(answered: Set<Id>, output: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
       if (answered.size > 0) {
         const message = JSON.parse(chunk.toString('utf8')) as Message & { result?: unknown };
         if (message.id !== undefined && answered.delete(message.id)) return done();
       }
-      process.stdout.write(chunk, () => done());
+      output.write(chunk, () => done());
     },
   });
 }
 
-export async function serveStdio(env: NodeJS.ProcessEnv, distDir: string, startFull: StartFullServer): Promise<void> {
+export interface StdioOptions {
+  env: NodeJS.ProcessEnv;
+  /** dist/, where the start-up snapshot lives. */
+  distDir: string;
+  /** The protocol streams: the process's stdin and stdout. */
+  input: NodeJS.ReadStream;
+  output: NodeJS.WritableStream;
+  startFull: StartFullServer;
+}
+
+export async function serveStdio({ env, distDir, input, output, startFull }: StdioOptions): Promise<void> {
   guardStdio();
   const snapshot = readSnapshot(env, version, distDir);
   if (!snapshot) return startFull(env);
@@ -70,12 +77,12 @@ export async function serveStdio(env: NodeJS.ProcessEnv, distDir: string, startF
   const exit = () => process.exit(0);
 
   const handOver = (rest: Buffer) => {
-    process.stdin.off('data', onData);
-    process.stdin.off('end', exit);
-    process.stdin.off('close', exit);
-    process.stdin.pause();
-    process.stdin.unshift(Buffer.concat([...replay, rest]));
-    void startFull(env, withoutAnswersTo(answered));
+    input.off('data', onData);
+    input.off('end', exit);
+    input.off('close', exit);
+    input.pause();
+    input.unshift(Buffer.concat([...replay, rest]));
+    void startFull(env, withoutAnswersTo(answered, output));
   };
 
   function onData(chunk: Buffer): void {
@@ -89,7 +96,7 @@ export async function serveStdio(env: NodeJS.ProcessEnv, distDir: string, startF
         message = undefined;
       }
       if (message?.method === 'notifications/initialized') replay.push(Buffer.from(line));
-      else if (message && answer(message, snapshot!)) {
+      else if (message && answer(message, snapshot!, output)) {
         if (message.method === 'initialize') {
           replay.push(Buffer.from(line));
           answered.add(message.id!);
@@ -99,7 +106,7 @@ export async function serveStdio(env: NodeJS.ProcessEnv, distDir: string, startF
     }
   }
 
-  process.stdin.on('data', onData);
-  process.stdin.on('end', exit);
-  process.stdin.on('close', exit);
+  input.on('data', onData);
+  input.on('end', exit);
+  input.on('close', exit);
 }

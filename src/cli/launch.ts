@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log } from '../log.js';
-import { serveStdio } from './fast-stdio.js';
+import { serveStdio } from '../startup/fast-stdio.js';
 
 const load = (file: string) => import(pathToFileURL(join(__dirname, file)).href);
 
@@ -20,8 +20,14 @@ function fail(e: unknown): never {
 
 if (process.argv.length > 2) void load('main.mjs').catch(fail);
 else {
-  serveStdio(process.env, __dirname, async (env, output) => {
-    const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
-    await runStdioServer(env, output);
+  serveStdio({
+    env: process.env,
+    distDir: __dirname,
+    input: process.stdin,
+    output: process.stdout,
+    startFull: async (env, output) => {
+      const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
+      await runStdioServer(env, output);
+    },
   }).catch(fail);
 }
