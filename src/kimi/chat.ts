@@ -5,7 +5,7 @@
  */
 import { computeCost } from './cost.js';
 import type { Cost } from './cost.js';
-import type { CallContext } from './estimate.js';
+import type { CallContext } from './config.js';
 import { prepareChat } from './request.js';
 import type { ChatRequest, PreparedCall } from './request.js';
 import { clientFor, describeFailure, isConnectionError } from './upstream.js';

@@ -20,6 +20,13 @@ export interface Host {
   problem: string | undefined;
 }
 
+/** What every call needs: the catalog, the settings and the environment they came from. */
+export interface CallContext {
+  catalog: Catalog;
+  settings: Settings;
+  env: Env;
+}
+
 export interface Settings {
   provider: ProviderEntry;
   model: ModelEntry;

@@ -1,9 +1,8 @@
 /** Pre-call token and cost estimate: counts the prompt (exactly where the host can) and prices it. */
 import { findModel } from '../catalog/load.js';
-import type { Catalog } from '../catalog/load.js';
 import type { Price } from '../catalog/schema.js';
 import { resolveHost } from './config.js';
-import type { Env, Settings } from './config.js';
+import type { CallContext } from './config.js';
 import { computeCost } from './cost.js';
 import type { Cost } from './cost.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
@@ -35,12 +34,6 @@ export interface Estimate {
   cost: Cost;
   price: Price;
   notes: string[];
-}
-
-export interface CallContext {
-  catalog: Catalog;
-  settings: Settings;
-  env: Env;
 }
 
 export async function estimateCost(ctx: CallContext, req: EstimateRequest, signal?: AbortSignal): Promise<Estimate> {

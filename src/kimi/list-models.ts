@@ -2,7 +2,7 @@
 import { resolveHost } from './config.js';
 import { requireProvider, viewModels } from './catalog-view.js';
 import type { ModelView } from './catalog-view.js';
-import type { CallContext } from './estimate.js';
+import type { CallContext } from './config.js';
 import { describeFailure, listLiveModels } from './upstream.js';
 
 export interface LiveCheck {

@@ -7,10 +7,9 @@ import { findModel } from '../catalog/load.js';
 import type { ModelEntry, ProviderEntry } from '../catalog/load.js';
 import type { Price } from '../catalog/schema.js';
 import { resolveHost } from './config.js';
-import type { Host } from './config.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
-import type { CallContext } from './estimate.js';
+import type { CallContext, Host } from './config.js';
 import { imageDataUrl } from './images.js';
 import { estimateMessagesTokens } from './tokens.js';
 

@@ -7,7 +7,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import type { CallContext } from '../kimi/estimate.js';
+import type { CallContext } from '../kimi/config.js';
 import { log, scrub } from '../log.js';
 import { jsonSchemaOf } from './json-schema.js';
 
