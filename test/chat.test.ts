@@ -31,7 +31,7 @@ type Out = {
   text: string; reasoning?: string; model: string; provider: string; host: string; model_id: string; finish_reason: string | null;
   usage: { prompt_tokens: number; completion_tokens: number; cached_tokens: number; reasoning_tokens: number } | null;
   cost_usd: number | null; cost: { currency: string; total: number | null } | null; request_id: string | null;
-  partial?: boolean; full_text_uri?: string; tool_calls?: { id: string; name: string; arguments: string }[];
+  partial?: boolean; full_text_uri?: string; usage_estimated?: boolean; tool_calls?: { id: string; name: string; arguments: string }[];
 };
 const out = (r: CallToolResult) => r.structuredContent as Out;
 const chatRequests = () => sim.requests.filter((r) => r.path === '/v1/chat/completions');
@@ -249,6 +249,11 @@ describe('faults', () => {
     expect(r.isError).toBe(true);
     expect(out(r)).toMatchObject({ partial: true, text: 'abcdefgh'.repeat(5), finish_reason: null });
     expect(textOf(r)).toMatch(/The stream broke after 40 characters[\s\S]*Partial reply \(40 characters\):\nabcdefgh/);
+    // The generated tokens were billed even though the usage chunk never came: say what they cost.
+    expect(out(r)).toMatchObject({ usage_estimated: true, usage: { completion_tokens: expect.any(Number) } });
+    expect(out(r).usage!.completion_tokens).toBeGreaterThan(0);
+    expect(out(r).cost_usd).toBeGreaterThan(0);
+    expect(textOf(r)).toMatch(/~\$0\.\d+ \(estimated: the stream broke before the host reported usage\)/);
   });
 
   it('returns the partial text when the host sends an error event mid-stream', async () => {

@@ -8,6 +8,7 @@ import type { Cost } from './cost.js';
 import type { CallContext } from './config.js';
 import { prepareChat } from './request.js';
 import type { ChatRequest, PreparedCall } from './request.js';
+import { estimateTextTokens } from './tokens.js';
 import { clientFor, describeFailure, isConnectionError } from './upstream.js';
 import { scrub } from '../log.js';
 
@@ -38,6 +39,8 @@ export interface ChatResult {
   /** The total when the host bills in USD; null for other currencies or unknown prices. */
   cost_usd: number | null;
   request_id: string | null;
+  /** Set when the host sent no usage (a stream that broke): usage and cost are our estimate. */
+  usage_estimated?: boolean;
 }
 
 export type FailureKind = 'cancelled' | 'idle' | 'broken' | 'upstream';
@@ -129,6 +132,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+function price(result: ChatResult, call: PreparedCall, usage: Usage): void {
+  result.usage = usage;
+  result.cost = computeCost(call.price, { input: usage.prompt_tokens, cached: usage.cached_tokens, output: usage.completion_tokens });
+  result.cost_usd = result.cost.currency === 'USD' ? result.cost.total : null;
+}
+
 function emptyResult(call: PreparedCall): ChatResult {
   return {
     text: '',
@@ -159,7 +168,14 @@ export async function runChat(ctx: CallContext, req: ChatRequest, options: ChatO
     clearTimeout(idle);
     idle = setTimeout(() => upstream.abort(new IdleTimeout()), ctx.settings.idleTimeoutMs);
   };
-  const fail = (kind: FailureKind, message: string) => new ChatFailure(kind, message, result);
+  const fail = (kind: FailureKind, message: string) => {
+    // Generated tokens are billed even when the stream breaks, and the usage chunk is then lost.
+    if (!result.usage && (result.text || result.reasoning)) {
+      price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + estimateTextTokens(result.reasoning), cached_tokens: 0, reasoning_tokens: estimateTextTokens(result.reasoning) });
+      result.usage_estimated = true;
+    }
+    return new ChatFailure(kind, message, result);
+  };
   const abortFailure = () =>
     upstream.signal.reason instanceof IdleTimeout
       ? fail('idle', `${call.provider.title} sent nothing for ${ctx.settings.idleTimeoutMs / 1000} s, so the stream was ended. Retry, or raise KIMI_IDLE_TIMEOUT_MS.`)
@@ -223,10 +239,7 @@ export async function runChat(ctx: CallContext, req: ChatRequest, options: ChatO
     if (result.finish_reason === null) {
       throw fail('broken', `The stream ended before the reply was complete (after ${result.text.length} characters, no finish_reason). Retry to get the rest.`);
     }
-    if (result.usage) {
-      result.cost = computeCost(call.price, { input: result.usage.prompt_tokens, cached: result.usage.cached_tokens, output: result.usage.completion_tokens });
-      result.cost_usd = result.cost.currency === 'USD' ? result.cost.total : null;
-    }
+    if (result.usage) price(result, call, result.usage);
     return result;
   } finally {
     clearTimeout(idle);

@@ -33,8 +33,9 @@ function prefixWithin(text: string, maxTokens: number): string {
 
 function footer(r: ChatResult): string {
   const parts = [`${r.model} on ${r.provider}`];
-  if (r.usage) parts.push(`${r.usage.prompt_tokens} in (${r.usage.cached_tokens} cached) + ${r.usage.completion_tokens} out tokens`);
-  if (r.cost) parts.push(r.cost.total === null ? 'cost unknown' : formatMoney(r.cost.total, r.cost.currency));
+  const about = r.usage_estimated ? '~' : '';
+  if (r.usage) parts.push(`${about}${r.usage.prompt_tokens} in (${r.usage.cached_tokens} cached) + ${about}${r.usage.completion_tokens} out tokens`);
+  if (r.cost) parts.push(r.cost.total === null ? 'cost unknown' : `${about}${formatMoney(r.cost.total, r.cost.currency)}${r.usage_estimated ? ' (estimated: the stream broke before the host reported usage)' : ''}`);
   if (r.finish_reason) parts.push(`finish ${r.finish_reason}`);
   return `— ${parts.join(' · ')}`;
 }
@@ -57,6 +58,7 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     cost: result.cost,
     cost_usd: result.cost_usd,
     request_id: result.request_id,
+    ...(result.usage_estimated ? { usage_estimated: true } : {}),
     ...(failure ? { partial: true, error: failure.message } : {}),
   };
   const lines: string[] = [];

@@ -73,6 +73,8 @@ export const chatOutput = z.object({
   cost: costOut.nullable(),
   cost_usd: z.number().nullable(),
   request_id: z.string().nullable(),
+  /** The host sent no usage (a broken stream): usage and cost are our estimate. */
+  usage_estimated: z.boolean().optional(),
   /** Set when the text (or reasoning) was shortened to fit the client's result cap. */
   full_text_uri: z.string().optional(),
   /** Set on failures: the text is what arrived before the failure. */
