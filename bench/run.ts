@@ -4,7 +4,7 @@
  * writes bench/RESULTS.md. Peers install into bench/peers/ on first use, never with `npm ci`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -137,6 +137,39 @@ function bareNode(): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// what start-up loads
+
+/** A bundle file and every file it imports statically, and their total size. */
+function staticClosure(entry: string): { files: number; bytes: number } {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import)\s*"(\.\.?\/[^"]+)"/g)) visit(join(file, '..', m[1]!));
+  };
+  visit(entry);
+  const bytes = [...seen].reduce((sum, f) => sum + readFileSync(f).length, 0);
+  return { files: seen.size, bytes };
+}
+
+function startupLoads(): string {
+  const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+  const launcher = readFileSync(CLI).length;
+  const snapshot = readFileSync(join(ROOT, 'dist/startup-snapshot.json')).length;
+  const server = staticClosure(join(ROOT, 'dist/server.mjs'));
+  const openaiChunk = readdirSync(join(ROOT, 'dist/chunks')).find((f) => f.startsWith('openai-'))!;
+  const openaiSize = readFileSync(join(ROOT, 'dist/chunks', openaiChunk)).length;
+  return [
+    'What start-up loads:',
+    '',
+    `- answering \`initialize\` and \`tools/list\`: \`dist/cli.js\` (${kb(launcher)}, CommonJS) and \`dist/startup-snapshot.json\` (${kb(snapshot)}), plus the skill files it fingerprints;`,
+    `- the first other request: \`dist/server.mjs\` and its static imports, ${server.files} files, ${kb(server.bytes)} (the MCP SDK, zod, the YAML parser, our server);`,
+    `- the first Kimi call: the \`openai\` chunk, ${kb(openaiSize)}, imported then.`,
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
 // 1 + 2: cold start and footprint
 
 interface ColdRow {
@@ -194,7 +227,7 @@ async function coldStarts(encode: (s: string) => number[]): Promise<{ node: numb
         return `| ${r.name} | ${r.tools.length} | ${visible.length} | ${encode(visible).length} | ${whole.length} | ${encode(whole).length} |`;
       }),
   ];
-  return { node, rows, section: [...lines, ...footprint].join('\n') };
+  return { node, rows, section: [...lines, '', startupLoads(), ...footprint].join('\n') };
 }
 
 // ---------------------------------------------------------------------------------------------
