@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { call, connect, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
+import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
 
@@ -326,23 +327,9 @@ describe('kimi_stream', () => {
   it('stops the upstream request within a second of a cancel', async () => {
     const { client } = await kimi();
     sim.script({ content: 'slow '.repeat(400), chunkSize: 5, delayMs: 20 });
-    const ac = new AbortController();
-    let firstText = 0;
-    const pending = client.callTool({ name: 'kimi_stream', arguments: { prompt: 'x' } }, undefined, {
-      signal: ac.signal,
-      onprogress: (p) => {
-        if (!firstText && p.message?.includes('slow')) {
-          firstText = Date.now();
-          ac.abort('user pressed stop');
-        }
-      },
-    });
-    await expect(pending).rejects.toMatchObject({ code: -32001 });
-    await vi.waitFor(() => expect(sim.streams.filter((e) => e.kind === 'closed-by-client').some((e) => e.at >= firstText)).toBe(true));
-    const closed = sim.streams.filter((e) => e.kind === 'closed-by-client' && e.at >= firstText).at(-1)!;
-    expect(closed.at - firstText).toBeLessThan(1000);
-    const completed = sim.streams.filter((e) => e.requestId === closed.requestId && e.kind === 'completed');
-    expect(completed).toEqual([]);
+    const { closed, afterMs } = await cancelOnFirstText(client, sim, 'slow');
+    expect(afterMs).toBeLessThan(1000);
+    expect(sim.streams.filter((e) => e.requestId === closed.requestId && e.kind === 'completed')).toEqual([]);
   });
 
   it('shortens a reply beyond MAX_MCP_OUTPUT_TOKENS and links the full text as a resource', async () => {

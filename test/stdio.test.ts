@@ -3,10 +3,11 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ROOT } from './helpers/mcp.js';
+import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
 
 const CLI = join(ROOT, 'dist/cli.js');
@@ -146,20 +147,7 @@ describe('kimi_stream through the built server, the real openai SDK and the simu
 
   it('closes the upstream connection within a second of a cancel', async () => {
     sim.script({ content: 'tick '.repeat(500), chunkSize: 5, delayMs: 20 });
-    const ac = new AbortController();
-    let cancelledAt = 0;
-    const pending = client.callTool({ name: 'kimi_stream', arguments: { prompt: 'long' } }, undefined, {
-      signal: ac.signal,
-      onprogress: (p) => {
-        if (!cancelledAt && p.message?.includes('tick')) {
-          cancelledAt = Date.now();
-          ac.abort('stop');
-        }
-      },
-    });
-    await expect(pending).rejects.toMatchObject({ code: -32001 });
-    await vi.waitFor(() => expect(sim.streams.some((e) => e.kind === 'closed-by-client' && e.at >= cancelledAt)).toBe(true));
-    const closed = sim.streams.find((e) => e.kind === 'closed-by-client' && e.at >= cancelledAt)!;
-    expect(closed.at - cancelledAt).toBeLessThan(1000);
+    const { afterMs } = await cancelOnFirstText(client, sim, 'tick');
+    expect(afterMs).toBeLessThan(1000);
   });
 });

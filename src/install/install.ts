@@ -90,14 +90,16 @@ function isOurSkill(dir: string): boolean {
   return text !== null && new RegExp(`^name:\\s*${SKILL_NAME}\\s*$`, 'm').test(text);
 }
 
-function checkScope(agent: Agent, scope: Scope): void {
+/** What both plans start from: the agent's file for this scope, as it is now. */
+function target(agent: Agent, ctx: InstallContext, scope: Scope) {
   if (!agent.scopes.includes(scope)) throw new UsageError(`${agent.title} has no ${scope} scope; use --scope ${agent.scopes.join(' or ')}.`);
+  const configPath = agent.configPath(ctx, scope);
+  return { agent, scope, configPath, before: readText(configPath), skillDir: agent.skillDir?.(ctx, scope) };
 }
 
 export function planInstall(agent: Agent, ctx: InstallContext, scope: Scope, skillRoot: string): Plan {
-  checkScope(agent, scope);
-  const configPath = agent.configPath(ctx, scope);
-  const before = readText(configPath);
+  const { skillDir, ...file } = target(agent, ctx, scope);
+  const { configPath, before } = file;
   const entry = agent.entry(ctx);
   let after: string;
   let snippet: string;
@@ -119,12 +121,8 @@ export function planInstall(agent: Agent, ctx: InstallContext, scope: Scope, ski
     snippet = JSON.stringify({ [agent.container.join('.')]: { [SERVER_NAME]: entry }, ...(extras?.items.length ? { [extras.key]: extras.items } : {}) }, null, 2);
     after = `${JSON.stringify(config, null, 2)}\n`;
   }
-  const skillDir = agent.skillDir?.(ctx, scope);
   return {
-    agent,
-    scope,
-    configPath,
-    before,
+    ...file,
     after,
     snippet,
     ...(skillDir ? { skill: { dir: skillDir, action: 'copy' as const, from: skillRoot } } : {}),
@@ -133,9 +131,8 @@ export function planInstall(agent: Agent, ctx: InstallContext, scope: Scope, ski
 }
 
 export function planUninstall(agent: Agent, ctx: InstallContext, scope: Scope): Plan {
-  checkScope(agent, scope);
-  const configPath = agent.configPath(ctx, scope);
-  const before = readText(configPath);
+  const { skillDir, ...file } = target(agent, ctx, scope);
+  const { configPath, before } = file;
   let after: string | null = before;
   if (before !== null) {
     if (agent.format === 'toml') {
@@ -153,12 +150,8 @@ export function planUninstall(agent: Agent, ctx: InstallContext, scope: Scope): 
       after = Object.keys(config).length ? `${JSON.stringify(config, null, 2)}\n` : null;
     }
   }
-  const skillDir = agent.skillDir?.(ctx, scope);
   return {
-    agent,
-    scope,
-    configPath,
-    before,
+    ...file,
     after,
     snippet: '',
     ...(skillDir && isOurSkill(skillDir) ? { skill: { dir: skillDir, action: 'remove' as const } } : {}),
