@@ -35,6 +35,7 @@ function quantile(values: number[], q: number): number {
 }
 const median = (v: number[]) => quantile(v, 0.5);
 const ms = (n: number) => `${n.toFixed(1)} ms`;
+const signed = (n: number, unit: string, digits = 1) => `${n >= 0 ? '+' : '−'}${Math.abs(n).toFixed(digits)}${unit}`;
 const iqr = (v: number[]) => `${quantile(v, 0.25).toFixed(1)}–${quantile(v, 0.75).toFixed(1)}`;
 
 // ---------------------------------------------------------------------------------------------
@@ -338,8 +339,8 @@ async function relay(): Promise<string> {
     const addedFirst = f.firstRelayed - f.firstDirect;
     const addedTotal = (f.totalRelayed / f.totalDirect - 1) * 100;
     return [
-      `| ${label}: time to first token | ${ms(f.firstDirect)} | ${ms(f.firstRelayed)} | +${ms(addedFirst)} | ≤ 5 ms ${addedFirst <= 5 ? '✔' : '✘'} |`,
-      `| ${label}: total | ${ms(f.totalDirect)} | ${ms(f.totalRelayed)} | +${addedTotal.toFixed(1)}% (+${ms(f.totalRelayed - f.totalDirect)}) | ≤ 10% ${addedTotal <= 10 ? '✔' : '✘'} |`,
+      `| ${label}: time to first token | ${ms(f.firstDirect)} | ${ms(f.firstRelayed)} | ${signed(addedFirst, ' ms')} | ≤ 5 ms ${addedFirst <= 5 ? '✔' : '✘'} |`,
+      `| ${label}: total | ${ms(f.totalDirect)} | ${ms(f.totalRelayed)} | ${signed(addedTotal, '%')} (${signed(f.totalRelayed - f.totalDirect, ' ms')}) | ≤ 10% ${addedTotal <= 10 ? '✔' : '✘'} |`,
     ];
   };
   return [

@@ -55,6 +55,12 @@ describe('progress messages', () => {
     await stream.update('', 'weighing two designs');
     await stream.finish();
     expect(streamed.at(-1)).toBe('thinking: weighing two designs');
+    const long = new ProgressReporter(async (m) => void streamed.push(m), 'm', true, 10_000);
+    await long.update('', `${'step '.repeat(100)}the last step`);
+    await long.finish();
+    expect(streamed.at(-1)!.startsWith('thinking: …')).toBe(true);
+    expect(streamed.at(-1)!.endsWith('the last step')).toBe(true);
+    expect(streamed.at(-1)!.length).toBe(200);
 
     const quiet: string[] = [];
     const chat = new ProgressReporter(async (m) => void quiet.push(m), 'm', false, 10_000);

@@ -13,7 +13,8 @@ export const TAIL_CHARS = 200;
 const SETTLE_MS = 20;
 
 export function tail(text: string, max = TAIL_CHARS): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  // Only the end matters, and this runs on replies of any length: look at a bounded slice.
+  const flat = text.slice(-4 * max).replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `…${flat.slice(flat.length - (max - 1))}`;
 }
 
@@ -24,7 +25,6 @@ export class ProgressReporter {
   /** When the last message finished sending; 0 while none has. */
   private lastDelivered = 0;
   private readonly started = Date.now();
-  private pending: string | undefined;
   private received = 0;
   private closed = false;
   private readonly keepAlive: NodeJS.Timeout;
@@ -58,16 +58,14 @@ export class ProgressReporter {
     return this.queue;
   }
 
-  /** New text arrived; sends it if the last message is old enough, otherwise keeps it for later. */
+  /** New text arrived: sent if the last message is old enough, else skipped (a later one, or the result, carries it). */
   async update(text: string, reasoning: string): Promise<void> {
     this.received = text.length + reasoning.length;
     if (!this.showText || this.received === 0) return;
-    this.pending = text ? tail(text) : tail(`thinking: ${reasoning}`);
     if (Date.now() - this.lastSent < PROGRESS_INTERVAL_MS) return;
     this.lastSent = Date.now();
-    const message = this.pending;
-    this.pending = undefined;
-    await this.enqueue(message);
+    const thinking = 'thinking: ';
+    await this.enqueue(text ? tail(text) : `${thinking}${tail(reasoning, TAIL_CHARS - thinking.length)}`);
   }
 
   note(message: string): Promise<void> {
