@@ -1,4 +1,5 @@
 /** `kimi-mcp install <agent>` / `uninstall <agent>`. */
+import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolveHost } from '../kimi/config.js';
 import { UsageError } from '../kimi/errors.js';
@@ -29,6 +30,16 @@ export function launchCommand(cliPath: string, platform: NodeJS.Platform, mode: 
   return platform === 'win32' ? { command: 'cmd', args: ['/c', ...npx] } : { command: npx[0]!, args: npx.slice(1) };
 }
 
+/** This binary's real file (not the node_modules/.bin link that started it), for the config. */
+function binaryPath(): string {
+  const invoked = process.argv[1] ?? '';
+  try {
+    return realpathSync(invoked);
+  } catch {
+    return invoked;
+  }
+}
+
 function installContext(cli: CliContext, options: InstallOptions): InstallContext {
   const provider = cli.settings.provider;
   const [keyVar] = provider.key_env;
@@ -46,7 +57,7 @@ function installContext(cli: CliContext, options: InstallOptions): InstallContex
     cwd: process.cwd(),
     platform,
     env: cli.env,
-    launch: launchCommand(process.argv[1] ?? '', platform, options.launch, process.execPath),
+    launch: launchCommand(binaryPath(), platform, options.launch, process.execPath),
     keyVar: keyVar!,
     settings,
     ...(keyValue ? { keyValue } : {}),
