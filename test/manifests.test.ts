@@ -98,7 +98,7 @@ describe('MCP Bundle manifest.json', () => {
     expect(manifest.server.mcp_config.env).toEqual({ [defaultKey]: '${user_config.runapi_key}' });
     expect(manifest.server.entry_point).toBe(pkg.bin['kimi-mcp']);
     const client = new Client({ name: 'manifest-check', version: '0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(ROOT, 'dist/cli.js')], env: getDefaultEnvironment() }));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(ROOT, 'dist/cli.js')], env: getDefaultEnvironment(), stderr: 'ignore' }));
     const { tools } = await client.listTools();
     await client.close();
     expect(manifest.tools.map((t: { name: string }) => t.name)).toEqual(tools.map((t) => t.name));
@@ -133,7 +133,7 @@ describe('the published package', () => {
     dirs.push(dir);
     for (const f of ['dist', 'SKILL.md', 'skill', 'package.json']) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
     const client = new Client({ name: 'standalone', version: '0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(dir, 'dist/cli.js')], env: getDefaultEnvironment(), cwd: dir }));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(dir, 'dist/cli.js')], env: getDefaultEnvironment(), cwd: dir, stderr: 'ignore' }));
     const r = await client.callTool({ name: 'estimate_cost', arguments: { input_tokens: 1000, output_tokens: 1000 } });
     await client.close();
     expect(r.isError).toBeFalsy();
