@@ -1,9 +1,9 @@
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CatalogError, loadCatalog } from '../src/catalog/load.js';
 import { ROOT } from './helpers/mcp.js';
+import { copySkill } from './helpers/temp.js';
 
 const catalog = loadCatalog(ROOT);
 
@@ -63,15 +63,9 @@ describe('nothing about models, hosts or prices is written in src/', () => {
 });
 
 describe('broken skill files fail at load, naming the file and the field', () => {
-  const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
   /** A copy of the real skill with one file edited. */
   function brokenCopy(file: string, edit: (text: string) => string): string {
-    const dir = mkdtempSync(join(tmpdir(), 'kimi-skill-'));
-    dirs.push(dir);
-    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
-    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const dir = copySkill();
     const path = join(dir, file);
     const before = readFileSync(path, 'utf8');
     const after = edit(before);

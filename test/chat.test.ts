@@ -1,7 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -10,6 +9,7 @@ import type { Connection } from './helpers/mcp.js';
 import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
+import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-7f3a9c2e5b1d4f60';
 let sim: Simulator;
@@ -127,8 +127,7 @@ describe('kimi_chat', () => {
 
   it('sends images as base64 data URLs, from files and from URLs', async () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-    const dir = mkdtempSync(join(tmpdir(), 'kimi-img-'));
-    const file = join(dir, 'shot.png');
+    const file = join(tempDir('kimi-img-'), 'shot.png');
     writeFileSync(file, png);
     const images = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg' });
@@ -148,7 +147,6 @@ describe('kimi_chat', () => {
       ]);
     } finally {
       images.close();
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,26 +1,19 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/run-cli.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
+import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-cli-4b9e2a7c1d3f';
 let sim: Simulator;
-const dirs: string[] = [];
 beforeAll(async () => {
   sim = await startSimulator({ apiKey: KEY });
 });
 afterAll(async () => {
   await sim.close();
-  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
-const tempDir = () => {
-  const d = mkdtempSync(join(tmpdir(), 'kimi-cli-'));
-  dirs.push(d);
-  return d;
-};
 const upstream = () => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
 
 describe('kimi-mcp commands', () => {
@@ -34,7 +27,7 @@ describe('kimi-mcp commands', () => {
   });
 
   it('install writes the agent config under HOME; --print writes nothing; uninstall reverses it', async () => {
-    const home = tempDir();
+    const home = tempDir('kimi-cli-');
     const printed = await runCli(['install', 'cursor', '--print'], { HOME: home });
     expect(printed.code).toBe(0);
     expect(printed.stdout).toContain(join(home, '.cursor', 'mcp.json'));
@@ -52,13 +45,13 @@ describe('kimi-mcp commands', () => {
   });
 
   it('install names the agents it knows when given an unknown one', async () => {
-    const r = await runCli(['install', 'emacs'], { HOME: tempDir() });
+    const r = await runCli(['install', 'emacs'], { HOME: tempDir('kimi-cli-') });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Unknown agent "emacs"\. Name one of: claude-code, claude-desktop, cursor, vscode, codex, gemini-cli, windsurf, openclaw/);
   });
 
   it('install --write-key needs the key in the shell, and then writes it only where asked', async () => {
-    const home = tempDir();
+    const home = tempDir('kimi-cli-');
     const missing = await runCli(['install', 'claude-desktop', '--write-key'], { HOME: home });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--write-key needs the key in this shell: set RUNAPI_KEY/);
@@ -70,7 +63,7 @@ describe('kimi-mcp commands', () => {
   });
 
   it('install --platform win32 --launch npx prints a launch command Windows can run', async () => {
-    const r = await runCli(['install', 'claude-desktop', '--print', '--platform', 'win32', '--launch', 'npx'], { HOME: tempDir(), APPDATA: 'C:\\Users\\me\\AppData\\Roaming' });
+    const r = await runCli(['install', 'claude-desktop', '--print', '--platform', 'win32', '--launch', 'npx'], { HOME: tempDir('kimi-cli-'), APPDATA: 'C:\\Users\\me\\AppData\\Roaming' });
     expect(r.stdout).toMatch(/"command": "cmd",\s+"args": \[\s+"\/c",\s+"npx",\s+"-y",\s+"kimi-mcp@\d+\.\d+\.\d+"/);
     expect(r.stdout).toContain('Claude');
   });

@@ -1,11 +1,10 @@
 /** The fast start path must answer exactly as the full server does, and step aside when it can't. */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/mcp.js';
+import { describe, expect, it } from 'vitest';
 import { runProcess } from './helpers/process.js';
 import { CLI } from './helpers/run-cli.js';
+import { copySkill } from './helpers/temp.js';
 
 const line = (m: unknown) => `${JSON.stringify(m)}\n`;
 const initialize = (protocolVersion = '2025-11-25') =>
@@ -19,8 +18,6 @@ async function session(input: string, env: Record<string, string> = {}) {
   return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id?: number; result?: Record<string, unknown> });
 }
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('fast start', () => {
   it('answers initialize and tools/list exactly as the full server does', async () => {
@@ -37,10 +34,7 @@ describe('fast start', () => {
   });
 
   it('takes the full path when the skill files changed since the build', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kimi-skill-edit-'));
-    dirs.push(dir);
-    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
-    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const dir = copySkill();
     const k26 = readFileSync(join(dir, 'skill/references/models/kimi-k2.6.md'), 'utf8');
     writeFileSync(join(dir, 'skill/references/models/kimi-k2.9.md'), k26.replace('id: kimi-k2.6', 'id: kimi-k2.9').replace('default: true\n', '').replace('released: "2026-04-20"', 'released: "2026-11-01"'));
     const [, list] = await session(initialize() + toolsList, { KIMI_MCP_SKILL_DIR: dir });

@@ -1,21 +1,18 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AGENTS, findAgent } from '../src/install/agents.js';
 import type { InstallContext } from '../src/install/agents.js';
 import { applyPlan, planInstall, planUninstall, removeTomlTable } from '../src/install/install.js';
 import { launchCommand } from '../src/cli/install.js';
 import { version } from '../src/version.js';
 import { ROOT } from './helpers/mcp.js';
+import { tempDir } from './helpers/temp.js';
 
-const dirs: string[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function context(overrides: Partial<InstallContext> = {}): InstallContext {
-  const home = mkdtempSync(join(tmpdir(), 'kimi-home-'));
-  const cwd = mkdtempSync(join(tmpdir(), 'kimi-proj-'));
-  dirs.push(home, cwd);
+  const home = tempDir('kimi-home-');
+  const cwd = tempDir('kimi-proj-');
   return {
     home, cwd, platform: 'linux', env: {},
     launch: { command: '/usr/bin/node', args: ['/opt/kimi-mcp/dist/cli.js'] },

@@ -1,23 +1,21 @@
 /** Packaging: every manifest valid for its tool, one version everywhere, a bundle that runs alone. */
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import matter from 'gray-matter';
 import * as z from 'zod';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { loadCatalog } from '../src/catalog/load.js';
 import { ROOT } from './helpers/mcp.js';
+import { tempDir } from './helpers/temp.js';
 
 const read = (file: string) => readFileSync(join(ROOT, file), 'utf8');
 const json = (file: string) => JSON.parse(read(file)) as Record<string, any>;
 const pkg = json('package.json');
 const catalog = loadCatalog(ROOT);
 const defaultKey = catalog.defaultProvider.key_env[0]!;
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 describe('one version number everywhere', () => {
   it('package.json, every manifest, the npx pins and SKILL.md agree', () => {
@@ -129,8 +127,7 @@ describe('the published package', () => {
   });
 
   it('runs from its files alone, with no node_modules (as a plugin copy does)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kimi-pkg-'));
-    dirs.push(dir);
+    const dir = tempDir('kimi-pkg-');
     for (const f of ['dist', 'SKILL.md', 'skill', 'package.json']) cpSync(join(ROOT, f), join(dir, f), { recursive: true });
     const client = new Client({ name: 'standalone', version: '0' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [join(dir, 'dist/cli.js')], env: getDefaultEnvironment(), cwd: dir, stderr: 'ignore' }));

@@ -1,7 +1,6 @@
 /** End to end: the built bundle, spawned as an agent would spawn it, over real stdio. */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -9,6 +8,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import { ROOT } from './helpers/mcp.js';
 import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
+import { copySkill } from './helpers/temp.js';
 
 const CLI = join(ROOT, 'dist/cli.js');
 
@@ -74,8 +74,6 @@ function runRaw(env: NodeJS.ProcessEnv, input: string, endStdin = true): Promise
 }
 
 describe('stdio hygiene', () => {
-  const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
   it('writes only JSON-RPC to stdout, survives a garbage line and exits when stdin ends', async () => {
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
@@ -88,10 +86,7 @@ describe('stdio hygiene', () => {
   });
 
   it('refuses to start on a broken skill file, naming the file and field on stderr', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kimi-broken-'));
-    dirs.push(dir);
-    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
-    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const dir = copySkill();
     const file = join(dir, 'skill/references/models/kimi-k2.6.md');
     writeFileSync(file, readFileSync(file, 'utf8').replace('max_output: 262144', 'max_output: lots'));
     const { code, stdout, stderr } = await runRaw({ KIMI_MCP_SKILL_DIR: dir }, '');

@@ -1,24 +1,17 @@
 /** Gemini CLI and Codex read what `kimi-mcp install` writes for them. */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runProcess } from '../helpers/process.js';
 import { CLI, runCli } from '../helpers/run-cli.js';
 import { clientBin } from './paths.js';
+import { tempDir } from '../helpers/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const temp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
 
 describe('agents that run here', () => {
   it('Gemini CLI connects to the server `kimi-mcp install gemini-cli` configured', async () => {
-    const home = temp('kimi-gemini-home-');
-    const work = temp('kimi-gemini-work-');
+    const home = tempDir('kimi-gemini-home-');
+    const work = tempDir('kimi-gemini-work-');
     expect((await runCli(['install', 'gemini-cli'], { HOME: home })).code).toBe(0);
     // Gemini CLI disables MCP servers in folders the user has not trusted.
     writeFileSync(join(home, '.gemini', 'trustedFolders.json'), JSON.stringify({ [work]: 'TRUST_FOLDER' }));
@@ -27,7 +20,7 @@ describe('agents that run here', () => {
   });
 
   it('Codex reads the TOML `kimi-mcp install codex` wrote: key forwarded by name, long tool timeout', async () => {
-    const home = temp('kimi-codex-home-');
+    const home = tempDir('kimi-codex-home-');
     expect((await runCli(['install', 'codex'], { HOME: home })).code).toBe(0);
     const r = await runProcess(clientBin('codex'), ['mcp', 'list', '--json'], { cwd: home, env: { PATH: process.env.PATH, HOME: home }, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(0);

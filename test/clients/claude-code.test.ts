@@ -1,20 +1,13 @@
 /** Claude Code itself: its health check after `kimi-mcp install`, the plugin, and its validator. */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/mcp.js';
 import { runProcess } from '../helpers/process.js';
 import { runCli } from '../helpers/run-cli.js';
 import { clientBin } from './paths.js';
+import { tempDir } from '../helpers/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const temp = (prefix: string) => {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  dirs.push(d);
-  return d;
-};
 
 /** No login, no telemetry, no network: what `claude mcp list` and `plugin validate` need. */
 function claude(args: string[], home: string, cwd: string) {
@@ -27,29 +20,29 @@ function claude(args: string[], home: string, cwd: string) {
 
 describe('Claude Code', () => {
   it('shows the server Connected after `kimi-mcp install claude-code` (claude mcp list exits 0 either way)', async () => {
-    const home = temp('kimi-cc-home-');
+    const home = tempDir('kimi-cc-home-');
     const installed = await runCli(['install', 'claude-code'], { HOME: home });
     expect(installed.code, installed.stderr).toBe(0);
-    const r = await claude(['mcp', 'list'], home, temp('kimi-cc-cwd-'));
+    const r = await claude(['mcp', 'list'], home, tempDir('kimi-cc-cwd-'));
     expect(r.stdout).toMatch(/^kimi: .*dist\/cli\.js - ✔ Connected$/m);
   });
 
   it('loads the plugin with --plugin-dir and connects its pinned npx server', async () => {
     // The plugin starts `npx -y kimi-mcp@<version>`; npx finds that exact version installed in the
     // working folder, so the real launch command runs without a registry.
-    const project = temp('kimi-cc-plugin-');
+    const project = tempDir('kimi-cc-plugin-');
     const packed = await runProcess('npm', ['pack', '--ignore-scripts', '--pack-destination', project], { cwd: ROOT, env: process.env as Record<string, string> });
     expect(packed.code, packed.stderr).toBe(0);
     const tarball = readdirSync(project).find((f) => f.endsWith('.tgz'))!;
     writeFileSync(join(project, 'package.json'), '{"private":true}\n');
     const installed = await runProcess('npm', ['install', '--no-audit', '--no-fund', '--offline', `./${tarball}`], { cwd: project, env: process.env as Record<string, string> });
     expect(installed.code, installed.stderr).toBe(0);
-    const r = await claude(['--plugin-dir', ROOT, 'mcp', 'list'], temp('kimi-cc-home-'), project);
+    const r = await claude(['--plugin-dir', ROOT, 'mcp', 'list'], tempDir('kimi-cc-home-'), project);
     expect(r.stdout).toMatch(/^plugin:kimi:kimi: npx -y kimi-mcp@[\d.]+ - ✔ Connected$/m);
   });
 
   it('validates the marketplace, the plugin and its skill with --strict', async () => {
-    const home = temp('kimi-cc-home-');
+    const home = tempDir('kimi-cc-home-');
     const market = await claude(['plugin', 'validate', '.', '--strict'], home, ROOT);
     expect(market.code, market.stdout + market.stderr).toBe(0);
     expect(market.stdout).toMatch(/✔ Validation passed/);

@@ -3,8 +3,6 @@
  * the Node 24 that the global setup took from the npm registry (the machine's Node is untouched).
  * Only the scenarios that apply to our feature set run; README lists the rest and why.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/load.js';
@@ -13,6 +11,7 @@ import type { RunningHttpServer } from '../../src/http/server.js';
 import { ROOT } from '../helpers/mcp.js';
 import { runProcess } from '../helpers/process.js';
 import { clientBin, clientDir } from './paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 const APPLICABLE_SCENARIOS = ['server-initialize', 'ping', 'tools-list', 'resources-list', 'dns-rebinding-protection'];
 
@@ -20,11 +19,10 @@ let server: RunningHttpServer;
 let out: string;
 beforeAll(async () => {
   server = await startHttpServer({ host: '127.0.0.1', port: 0, catalog: loadCatalog(ROOT), env: {} });
-  out = mkdtempSync(join(tmpdir(), 'kimi-conformance-'));
+  out = tempDir('kimi-conformance-');
 });
 afterAll(async () => {
   await server.close();
-  rmSync(out, { recursive: true, force: true });
 });
 
 describe('MCP conformance suite (server scenarios)', () => {

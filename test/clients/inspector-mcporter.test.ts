@@ -1,6 +1,4 @@
 /** The MCP Inspector CLI and mcporter, run against the built server as users run them. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/mcp.js';
@@ -9,17 +7,17 @@ import { CLI, runCli } from '../helpers/run-cli.js';
 import { startSimulator } from '../helpers/simulator.js';
 import type { Simulator } from '../helpers/simulator.js';
 import { clientBin } from './paths.js';
+import { tempDir } from '../helpers/temp.js';
 
 const KEY = 'sk-clients-3e8d1f6a2b9c';
 let sim: Simulator;
 let home: string;
 beforeAll(async () => {
   sim = await startSimulator({ apiKey: KEY });
-  home = mkdtempSync(join(tmpdir(), 'kimi-clients-home-'));
+  home = tempDir('kimi-clients-home-');
 });
 afterAll(async () => {
   await sim.close();
-  rmSync(home, { recursive: true, force: true });
 });
 // A throwaway HOME keeps the clients from importing the developer's own agent configs.
 const env = () => ({ PATH: process.env.PATH, HOME: home, MCP_INSPECTOR_SECRET_STORE: 'memory' });
@@ -76,16 +74,12 @@ describe('mcporter', () => {
     ['vscode', '.vscode/mcp.json'],
     ['codex', '.codex/config.toml'],
   ])('reads the %s config `kimi-mcp install` writes (%s) and connects to it', async (agent, file) => {
-    const project = mkdtempSync(join(tmpdir(), 'kimi-proj-'));
-    try {
-      const installed = await runCli(['install', agent, '--scope', 'project'], { HOME: home }, { cwd: project });
-      expect(installed.code, installed.stderr).toBe(0);
-      const r = await mcporter(['list', '--json'], { RUNAPI_KEY: KEY }, project);
-      expect(r.code).toBe(0);
-      const servers = JSON.parse(r.stdout).servers as { name: string; status: string; source?: { path?: string } }[];
-      expect(servers).toEqual([expect.objectContaining({ name: 'kimi', status: 'ok', source: expect.objectContaining({ path: join(project, file) }) })]);
-    } finally {
-      rmSync(project, { recursive: true, force: true });
-    }
+    const project = tempDir('kimi-proj-');
+    const installed = await runCli(['install', agent, '--scope', 'project'], { HOME: home }, { cwd: project });
+    expect(installed.code, installed.stderr).toBe(0);
+    const r = await mcporter(['list', '--json'], { RUNAPI_KEY: KEY }, project);
+    expect(r.code).toBe(0);
+    const servers = JSON.parse(r.stdout).servers as { name: string; status: string; source?: { path?: string } }[];
+    expect(servers).toEqual([expect.objectContaining({ name: 'kimi', status: 'ok', source: expect.objectContaining({ path: join(project, file) }) })]);
   });
 });

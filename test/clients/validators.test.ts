@@ -1,14 +1,12 @@
 /** The packaging validators the ecosystem uses: mcpb for the bundle, skills-ref for the skill. */
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/mcp.js';
 import { runProcess } from '../helpers/process.js';
 import { clientBin } from './paths.js';
+import { tempDir, copySkill } from '../helpers/temp.js';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const env = { PATH: process.env.PATH, HOME: tmpdir() };
 
 describe('packaging validators', () => {
@@ -19,11 +17,7 @@ describe('packaging validators', () => {
   });
 
   it('skills-ref validates the skill as installed (folder named after the skill)', async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'kimi-skill-')), 'kimi');
-    dirs.push(dir);
-    mkdirSync(dir);
-    cpSync(join(ROOT, 'SKILL.md'), join(dir, 'SKILL.md'));
-    cpSync(join(ROOT, 'skill'), join(dir, 'skill'), { recursive: true });
+    const dir = copySkill(join(tempDir('kimi-skill-'), 'kimi'));
     const r = await runProcess(clientBin('skillsRef'), ['validate', dir], { env });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Valid skill/);
