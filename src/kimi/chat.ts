@@ -171,7 +171,8 @@ export async function runChat(ctx: CallContext, req: ChatRequest, options: ChatO
   const fail = (kind: FailureKind, message: string) => {
     // Generated tokens are billed even when the stream breaks, and the usage chunk is then lost.
     if (!result.usage && (result.text || result.reasoning)) {
-      price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + estimateTextTokens(result.reasoning), cached_tokens: 0, reasoning_tokens: estimateTextTokens(result.reasoning) });
+      const reasoningTokens = estimateTextTokens(result.reasoning);
+      price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + reasoningTokens, cached_tokens: 0, reasoning_tokens: reasoningTokens });
       result.usage_estimated = true;
     }
     return new ChatFailure(kind, message, result);
