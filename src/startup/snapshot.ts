@@ -5,8 +5,8 @@
  * SDK, zod or the YAML parser; any other request, or a changed skill, takes the full path.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CatalogError } from '../catalog/error.js';
 import { findSkillRoot, referenceFiles, SKILL_FILE } from '../catalog/files.js';
@@ -37,7 +37,7 @@ export function skillHash(root: string): string {
  */
 export function bundleDir(moduleUrl: string): string {
   const here = dirname(fileURLToPath(moduleUrl));
-  return existsSync(join(here, SNAPSHOT_FILE)) || !here.endsWith('chunks') ? here : dirname(here);
+  return basename(here) === 'chunks' ? dirname(here) : here;
 }
 
 /** The skill folder: KIMI_MCP_SKILL_DIR, or the one the package ships above dist/. */
