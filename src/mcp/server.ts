@@ -10,9 +10,13 @@ import { registerTools } from './tool.js';
 import { createTools } from './tools/index.js';
 import { version } from '../version.js';
 
+/** Logs bad configuration once per process (an HTTP server builds a server per session). */
+export function reportConfiguration(catalog: Catalog, env: Env): void {
+  for (const problem of resolveSettings(catalog, env).problems) log(`configuration: ${problem}`);
+}
+
 export function createServer(catalog: Catalog, env: Env): McpServer {
   const settings = resolveSettings(catalog, env);
-  for (const problem of settings.problems) log(`configuration: ${problem}`);
   const ctx = { catalog, settings, env, replies: new ReplyStore() };
   const tools = createTools(ctx);
   const server = new McpServer(
