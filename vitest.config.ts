@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { RUN_STATE_DIR } from './test/helpers/state-dir.js';
 
 const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -10,6 +11,8 @@ export default defineConfig({
     testTimeout: 20_000,
     pool: 'forks',
     // Real MCP clients (Inspector, mcporter, Claude Code, the conformance suite) from a cache.
-    globalSetup: ['test/clients/setup.ts'],
+    globalSetup: ['test/clients/setup.ts', 'test/helpers/state-dir.ts'],
+    // Conversations written by tests (in-process and spawned servers) stay out of the user's state folder.
+    env: { KIMI_MCP_STATE_DIR: RUN_STATE_DIR },
   },
 });

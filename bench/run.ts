@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: cold start, context footprint (ours and the peers'), relay overhead, memory,
- * concurrency and the token estimator, measured in one run on this machine. Prints a report and
+ * concurrency, the token estimator and reading `files`, measured in one run on this machine. Prints a report and
  * writes bench/RESULTS.md. Peers install into bench/peers/ on first use, never with `npm ci`.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -13,6 +13,7 @@ import OpenAI from 'openai';
 import { estimateByClass, estimateTextTokens, SCRIPT_CLASSES } from '../src/kimi/tokens.js';
 import type { ScriptClass } from '../src/kimi/tokens.js';
 import type { Behaviour, StreamEvent } from '../src/simulator/kimi-simulator.js';
+import { filesBench } from './files.js';
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, 'dist/cli.js');
@@ -486,6 +487,10 @@ async function main(): Promise<void> {
   const concurrencySection = await concurrency();
   say('estimator…');
   const estimatorSection = estimator();
+  say('files…');
+  const filesSim = await simProcess({ content: 'Reviewed.', chunkSize: 50 });
+  const filesSection = await filesBench(CLI, KEY, filesSim.baseURL, { median, ms });
+  await filesSim.stop();
   const ours = cold.rows.find((r) => r.name === 'kimi-mcp')!;
   const ratio = median(ours.times) / median(cold.node);
   const report = [
@@ -512,6 +517,10 @@ async function main(): Promise<void> {
     '## Token estimator',
     '',
     estimatorSection,
+    '',
+    '## Files',
+    '',
+    filesSection,
     '',
   ].join('\n');
   writeFileSync(join(ROOT, 'bench/RESULTS.md'), report);

@@ -21,8 +21,10 @@ Usage:
       agents: claude-code, claude-desktop, cursor, vscode, codex, gemini-cli, windsurf, openclaw
   kimi-mcp doctor                   check Node, configuration, key, host and model
   kimi-mcp chat "<prompt>"          ask Kimi; the reply streams to stdout (--model, --provider,
-                                    --system, --max-tokens, --no-thinking, --image, --json)
-  kimi-mcp cost [--text T | --file F | --input-tokens N] [--output-tokens N] [--model M] [--json]
+                                    --system, --max-tokens, --no-thinking, --image, --json,
+                                    --file <path|glob> (repeatable, within the current folder),
+                                    --continue <conversation_id>)
+  kimi-mcp cost [--text T] [--file F ...] [--input-tokens N] [--output-tokens N] [--model M] [--json]
   kimi-mcp demo                     see it work against a local simulator (no key, no network)
   kimi-mcp serve --http [--port N] [--host H]
                                     the same server over Streamable HTTP (default 127.0.0.1:3917)
@@ -45,7 +47,8 @@ const OPTIONS = {
   image: { type: 'string', multiple: true },
   json: { type: 'boolean' },
   text: { type: 'string' },
-  file: { type: 'string' },
+  file: { type: 'string', multiple: true },
+  continue: { type: 'string' },
   'input-tokens': { type: 'string' },
   'output-tokens': { type: 'string' },
   'cached-tokens': { type: 'string' },
@@ -95,7 +98,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       const thinking = values['no-thinking'] ? false : values.thinking ? true : undefined;
       return runChatCommand(cli, target, {
         model: values.model, provider: values.provider, system: values.system, maxTokens: values['max-tokens'],
-        ...(thinking !== undefined ? { thinking } : {}), image: values.image, json: values.json,
+        ...(thinking !== undefined ? { thinking } : {}), image: values.image, file: values.file, continue: values.continue, json: values.json,
       });
     }
     case 'cost': {

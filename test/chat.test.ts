@@ -114,7 +114,8 @@ describe('kimi_chat', () => {
     ["{ messages: [] }", { messages: [] }, /messages: must hold at least one message/],
     ["{ prompt: 'lorem ipsum '.repeat(200_000) }", { prompt: 'lorem ipsum '.repeat(200_000) }, /more than kimi-k2\.6's 262144-token window/],
     ["{ prompt: 'word '.repeat(200), max_tokens: 262100 }", { prompt: 'word '.repeat(200), max_tokens: 262100 }, /plus max_tokens 262100 exceeds kimi-k2\.6's 262144-token window; lower max_tokens to about/],
-    ["{ prompt: 'x', images: ['/no/such/file.png'] }", { prompt: 'x', images: ['/no/such/file.png'] }, /Cannot read image \/no\/such\/file\.png: ENOENT/],
+    ["{ prompt: 'x', images: ['missing/shot.png'] }", { prompt: 'x', images: ['missing/shot.png'] }, /Cannot read image .*missing\/shot\.png: ENOENT/],
+    ["{ prompt: 'x', images: ['/no/such/file.png'] }", { prompt: 'x', images: ['/no/such/file.png'] }, /\/no\/such\/file\.png is outside the folders this server may read \(/],
     ["{ prompt: 'x', images: ['notes.txt'] }", { prompt: 'x', images: ['notes.txt'] }, /unsupported file type; use \.png/],
   ])('refuses %s before sending anything', async (_label, args, message) => {
     const { client } = await kimi({ TOGETHER_API_KEY: KEY, OPENROUTER_API_KEY: KEY });
@@ -127,7 +128,8 @@ describe('kimi_chat', () => {
 
   it('sends images as base64 data URLs, from files and from URLs', async () => {
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-    const file = join(tempDir('kimi-img-'), 'shot.png');
+    const folder = tempDir('kimi-img-');
+    const file = join(folder, 'shot.png');
     writeFileSync(file, png);
     const images = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'image/jpeg' });
@@ -135,7 +137,8 @@ describe('kimi_chat', () => {
     });
     await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
     try {
-      const { client } = await kimi();
+      // The picture's folder is allowed as the user would allow it: KIMI_MCP_ROOTS.
+      const { client } = await kimi({ KIMI_MCP_ROOTS: folder });
       const url = `http://127.0.0.1:${(images.address() as AddressInfo).port}/diagram.jpg`;
       const r = await call(client, 'kimi_chat', { prompt: 'What is this?', images: [file, url] });
       expect(r.isError).toBeFalsy();

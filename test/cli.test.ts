@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli } from './helpers/run-cli.js';
@@ -122,12 +122,41 @@ describe('kimi-mcp commands', () => {
     expect(r.stderr).toMatch(/kimi-k2\.7-code always thinks; omit thinking/);
   });
 
+  it('chat --file reads files within the current folder, --continue carries the conversation on', async () => {
+    const project = tempDir('kimi-cli-project-');
+    mkdirSync(join(project, 'src'));
+    writeFileSync(join(project, 'src', 'a.ts'), 'export const answer = 42;\n');
+    writeFileSync(join(project, 'src', 'a.test.ts'), 'test-only\n');
+    sim.script({ content: 'Looks fine.' }, { content: 'Still fine.' });
+    const first = await runCli(['chat', '--file', 'src/*.ts', '--file', '!*.test.ts', 'Review.'], upstream(), { cwd: project });
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/Files \(1, ~\d+ tokens\): src\/a\.ts/);
+    const id = /--continue ([0-9a-f-]{36})/.exec(first.stderr)![1]!;
+    const second = await runCli(['chat', '--continue', id, 'And now?'], upstream(), { cwd: project });
+    expect(second.code).toBe(0);
+    const sent = sim.requests.filter((q) => q.path === '/v1/chat/completions').at(-1)!.body!.messages as { role: string; content: string }[];
+    expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(sent[0]!.content).toContain('export const answer = 42;');
+    expect(sent[0]!.content).not.toContain('test-only');
+    expect(sent[1]!.content).toBe('Looks fine.');
+    // Outside the current folder: refused, exit 2, nothing sent.
+    const before = sim.requests.length;
+    const outside = await runCli(['chat', '--file', '../', 'x'], upstream(), { cwd: project });
+    expect(outside.code).toBe(2);
+    expect(outside.stderr).toContain(project);
+    expect(sim.requests.length).toBe(before);
+  });
+
   it('cost prices a call offline', async () => {
     const r = await runCli(['cost', '--model', 'kimi-k2.6', '--input-tokens', '1000000', '--output-tokens', '1000000']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/total\s+\$2\.48/);
     const j = await runCli(['cost', '--text', 'hello there', '--json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ counted_by: 'estimate', model: 'kimi-k2.6' });
+    const files = await runCli(['cost', '--file', 'src/kimi/files/*.ts', '--json']);
+    const priced = JSON.parse(files.stdout) as { files: { path: string; tokens: number }[]; input_tokens: number };
+    expect(priced.files.map((f) => f.path)).toContain('src/kimi/files/index.ts');
+    expect(priced.input_tokens).toBeGreaterThan(priced.files.reduce((sum, f) => sum + f.tokens, 0));
     const bad = await runCli(['cost', '--input-tokens', 'many']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--input-tokens takes a whole number, not "many"/);

@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { loadCatalog } from '../src/catalog/load.js';
 import { startHttpServer } from '../src/http/server.js';
 import type { RunningHttpServer } from '../src/http/server.js';
-import { ROOT } from './helpers/mcp.js';
+import { ROOT, serverEnv } from './helpers/mcp.js';
 import { CLI } from './helpers/run-cli.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
@@ -45,7 +45,7 @@ const post = (url: string, body: string, headers: Record<string, string> = {}) =
 describe('serve over Streamable HTTP on loopback', () => {
   let server: RunningHttpServer;
   beforeAll(async () => {
-    server = await startHttpServer({ host: '127.0.0.1', port: 0, catalog, env: { RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }, maxBodyBytes: 64 * 1024 });
+    server = await startHttpServer({ host: '127.0.0.1', port: 0, catalog, env: serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }), maxBodyBytes: 64 * 1024 });
   });
   afterAll(() => server.close());
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ProgressReporter, tail } from '../src/mcp/progress.js';
 
 describe('progress messages', () => {
@@ -14,7 +14,8 @@ describe('progress messages', () => {
   it('keep the client informed while the model is silent, and stop at finish', async () => {
     const sent: string[] = [];
     const reporter = new ProgressReporter(async (m) => void sent.push(m), 'kimi-k3', true, 50);
-    await new Promise((resolve) => setTimeout(resolve, 180));
+    // Waits for the keep-alives rather than a fixed time: a busy 2-core machine delays timers.
+    await vi.waitFor(() => expect(sent.length).toBeGreaterThanOrEqual(3), { timeout: 5_000, interval: 10 });
     await reporter.finish();
     const count = sent.length;
     expect(sent[0]).toBe('kimi-k3: waiting for the first token');

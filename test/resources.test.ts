@@ -33,10 +33,10 @@ describe('resources', () => {
     }
   });
 
-  it('offers templates for models, hosts, notes, schemas and long replies', async () => {
+  it('offers templates for models, hosts, notes, schemas, long replies and conversations', async () => {
     const { resourceTemplates } = await client.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual(
-      ['kimi://models/{model}', 'kimi://notes/{note}', 'kimi://providers/{provider}', 'kimi://replies/{id}', 'kimi://schemas/{tool}'],
+      ['kimi://conversations/{id}', 'kimi://models/{model}', 'kimi://notes/{note}', 'kimi://providers/{provider}', 'kimi://replies/{id}', 'kimi://schemas/{tool}'],
     );
   });
 

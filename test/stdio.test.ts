@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ROOT } from './helpers/mcp.js';
+import { ROOT, serverEnv } from './helpers/mcp.js';
 import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
 import { copySkill } from './helpers/temp.js';
@@ -116,7 +116,7 @@ describe('kimi_stream through the built server, the real openai SDK and the simu
       new StdioClientTransport({
         command: process.execPath,
         args: [CLI],
-        env: { ...getDefaultEnvironment(), RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL },
+        env: { ...getDefaultEnvironment(), ...serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }) } as Record<string, string>,
         stderr: 'pipe',
       }),
     );

@@ -2,12 +2,13 @@
  * `kimi-mcp chat` and `kimi-mcp cost`: the same call path as the MCP tools, for agents that
  * have a shell but no MCP. The reply streams to stdout; status and cost go to stderr.
  */
-import { readFileSync } from 'node:fs';
 import { ChatFailure, runChat } from '../kimi/chat.js';
+import { pruneConversations } from '../kimi/conversation.js';
 import { formatMoney } from '../kimi/cost.js';
 import { estimateCost } from '../kimi/estimate.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { UsageError } from '../kimi/errors.js';
+import { fileLines } from '../kimi/file-summary.js';
 import type { CliContext } from './context.js';
 
 export interface ChatOptions {
@@ -17,6 +18,8 @@ export interface ChatOptions {
   maxTokens?: string;
   thinking?: boolean;
   image?: string[];
+  file?: string[];
+  continue?: string;
   json?: boolean;
 }
 
@@ -51,8 +54,11 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     ...(options.maxTokens !== undefined ? { max_tokens: wholeNumber(options.maxTokens, '--max-tokens')! } : {}),
     ...(options.thinking !== undefined ? { thinking: options.thinking } : {}),
     ...(options.image?.length ? { images: options.image } : {}),
+    ...(options.file?.length ? { files: options.file } : {}),
+    ...(options.continue !== undefined ? { conversation_id: options.continue } : {}),
   };
   const ctx = { catalog: cli.catalog, settings: cli.settings, env: cli.env };
+  pruneConversations(cli.env, cli.settings.keepDays);
   const abort = new AbortController();
   const onSigint = () => abort.abort('interrupted');
   process.once('SIGINT', onSigint);
@@ -80,13 +86,16 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     else if (!result.text.endsWith('\n')) cli.out('\n');
     const cost = result.cost ? (result.cost.total === null ? 'cost unknown' : formatMoney(result.cost.total, result.cost.currency)) : 'no usage reported';
     const tokens = result.usage ? `${result.usage.prompt_tokens} in + ${result.usage.completion_tokens} out tokens` : '';
-    cli.err(`[kimi] ${result.model} on ${result.provider}: ${tokens}, ${cost}, ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    for (const line of [...fileLines(result.files, result.skipped_files), ...(result.notes ?? [])]) cli.err(`[kimi] ${line}\n`);
+    const conversation = result.conversation_id ? `; continue with --continue ${result.conversation_id}` : '';
+    cli.err(`[kimi] ${result.model} on ${result.provider}: ${tokens}, ${cost}, ${((Date.now() - started) / 1000).toFixed(1)} s${conversation}\n`);
     return 0;
   } catch (e) {
     if (!(e instanceof ChatFailure)) throw e;
     if (options.json) cli.out(`${JSON.stringify({ ...e.partial, partial: true, error: e.message }, null, 2)}\n`);
     else if (printed) cli.out('\n');
     cli.err(`[kimi] ${e.message}\n`);
+    if (e.partial.conversation_id) cli.err(`[kimi] the partial reply is kept in conversation ${e.partial.conversation_id}\n`);
     return e.kind === 'cancelled' ? 130 : 1;
   } finally {
     clearInterval(status);
@@ -101,15 +110,14 @@ export interface CostOptions {
   outputTokens?: string;
   cachedTokens?: string;
   text?: string;
-  file?: string;
+  file?: string[];
   json?: boolean;
 }
 
 export async function runCostCommand(cli: CliContext, options: CostOptions): Promise<number> {
   let text = options.text;
-  if (options.file !== undefined) text = readFileSync(options.file, 'utf8');
   const inputTokens = wholeNumber(options.inputTokens, '--input-tokens');
-  if (text === undefined && inputTokens === undefined && !process.stdin.isTTY) text = await readStdin();
+  if (text === undefined && inputTokens === undefined && !options.file?.length && !process.stdin.isTTY) text = await readStdin();
   const estimate = await estimateCost(
     { catalog: cli.catalog, settings: cli.settings, env: cli.env },
     {
@@ -117,6 +125,7 @@ export async function runCostCommand(cli: CliContext, options: CostOptions): Pro
       ...(options.provider !== undefined ? { provider: options.provider } : {}),
       ...(inputTokens !== undefined ? { input_tokens: inputTokens } : {}),
       ...(text !== undefined ? { text } : {}),
+      ...(options.file?.length ? { files: options.file } : {}),
       ...(options.outputTokens !== undefined ? { output_tokens: wholeNumber(options.outputTokens, '--output-tokens')! } : {}),
       ...(options.cachedTokens !== undefined ? { cached_tokens: wholeNumber(options.cachedTokens, '--cached-tokens')! } : {}),
     },
@@ -133,6 +142,7 @@ export async function runCostCommand(cli: CliContext, options: CostOptions): Pro
       `output  ${estimate.output_tokens} tokens  ${money(estimate.cost.output)}`,
       `total   ${money(estimate.cost.total)}`,
       `prices: ${estimate.price.source}, as of ${estimate.price.as_of}`,
+      ...fileLines(estimate.files, estimate.skipped_files),
       ...estimate.notes.map((n) => `note: ${n}`),
       '',
     ].join('\n'),

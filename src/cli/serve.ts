@@ -1,6 +1,6 @@
 /** `kimi-mcp serve --http`: runs until SIGINT/SIGTERM. */
 import { startHttpServer } from '../http/server.js';
-import { reportConfiguration } from '../mcp/server.js';
+import { onProcessStart } from '../mcp/server.js';
 import { UsageError } from '../kimi/errors.js';
 import type { CliContext } from './context.js';
 
@@ -12,7 +12,7 @@ export async function runServe(cli: CliContext, options: { port?: string; host?:
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not "${options.port}".`);
   const token = cli.env.KIMI_MCP_HTTP_TOKEN?.trim() || undefined;
   const server = await startHttpServer({ host: options.host ?? DEFAULT_HOST, port, catalog: cli.catalog, env: cli.env, ...(token ? { token } : {}) });
-  reportConfiguration(cli.catalog, cli.env);
+  onProcessStart(cli.catalog, cli.env);
   cli.err(`kimi-mcp serving MCP over Streamable HTTP at ${server.url}${token ? ' (bearer token required)' : ''}\n`);
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop);

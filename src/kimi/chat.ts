@@ -6,6 +6,9 @@
 import { computeCost } from './cost.js';
 import type { Cost } from './cost.js';
 import type { CallContext } from './config.js';
+import { openConversation } from './conversation.js';
+import type { SentFile, SkippedFile } from './files/index.js';
+import type { RootsSource } from './messages.js';
 import { prepareChat } from './request.js';
 import type { ChatRequest, PreparedCall } from './request.js';
 import { estimateTextTokens } from './tokens.js';
@@ -41,6 +44,14 @@ export interface ChatResult {
   request_id: string | null;
   /** Set when the host sent no usage (a stream that broke): usage and cost are our estimate. */
   usage_estimated?: boolean;
+  /** Continue with this id; absent only when a new conversation produced nothing to keep. */
+  conversation_id?: string;
+  /** The files that were sent, with their estimated tokens. */
+  files?: SentFile[];
+  skipped_files?: SkippedFile[];
+  /** Earlier turns of the conversation left out because they no longer fit the window. */
+  dropped_turns?: number;
+  notes?: string[];
 }
 
 export type FailureKind = 'cancelled' | 'idle' | 'broken' | 'upstream';
@@ -64,6 +75,8 @@ export type ChatEvent =
 export interface ChatOptions {
   signal: AbortSignal;
   onEvent?: (event: ChatEvent) => void | Promise<void>;
+  /** The folders files may be read from (the client's roots); default: cwd + KIMI_MCP_ROOTS. */
+  roots?: RootsSource;
 }
 
 const MAX_RETRIES = 3;
@@ -140,6 +153,9 @@ function price(result: ChatResult, call: PreparedCall, usage: Usage): void {
 
 function emptyResult(call: PreparedCall): ChatResult {
   return {
+    ...(call.files.length ? { files: call.files } : {}),
+    ...(call.skipped.length ? { skipped_files: call.skipped } : {}),
+    ...(call.droppedTurns ? { dropped_turns: call.droppedTurns } : {}),
     text: '',
     reasoning: '',
     tool_calls: [],
@@ -155,8 +171,30 @@ function emptyResult(call: PreparedCall): ChatResult {
   };
 }
 
+/**
+ * One call within a conversation: earlier turns go up first, and the turn is stored once it
+ * ends, a broken stream's partial reply included (marked partial).
+ */
 export async function runChat(ctx: CallContext, req: ChatRequest, options: ChatOptions): Promise<ChatResult> {
-  const call = await prepareChat(ctx, req, options.signal);
+  const conversation = await openConversation(ctx.env, req.conversation_id);
+  const call = await prepareChat(ctx, req, { signal: options.signal, roots: options.roots, history: conversation.turns });
+  const finish = async (result: ChatResult, partial: boolean) => {
+    await conversation.record({ model: call.model.id, provider: call.provider.id, messages: call.turn }, result, partial);
+    if (conversation.stored) result.conversation_id = conversation.id;
+    if (conversation.notes.length) result.notes = conversation.notes;
+  };
+  try {
+    const result = await streamCall(ctx, call, options);
+    await finish(result, false);
+    return result;
+  } catch (e) {
+    if (e instanceof ChatFailure) await finish(e.partial, true);
+    throw e;
+  }
+}
+
+/** The streamed request itself: retries, idle timer, cancellation, partial text on failure. */
+async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOptions): Promise<ChatResult> {
   const result = emptyResult(call);
   const client = await clientFor(call.host);
   const upstream = new AbortController();

@@ -34,6 +34,10 @@ export interface Settings {
   idleTimeoutMs: number;
   /** The client's cap on a tool result, in tokens (Claude Code: MAX_MCP_OUTPUT_TOKENS, 25000). */
   maxResultTokens: number;
+  /** A file given in `files` larger than this is refused (KIMI_MCP_MAX_FILE_BYTES). */
+  maxFileBytes: number;
+  /** Conversations untouched for longer are removed at start-up; 0 keeps them (KIMI_MCP_KEEP_DAYS). */
+  keepDays: number;
   /** Bad values found in the environment; the server still starts and reports them per call. */
   problems: string[];
 }
@@ -43,13 +47,15 @@ const url = z.url({ protocol: /^https?$/ });
 // Generous: some hosts return no reasoning text, so a thinking model can be silent for minutes.
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_RESULT_TOKENS = 25_000;
+const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
+const DEFAULT_KEEP_DAYS = 30;
 
-function positiveInt(env: Env, name: string, fallback: number, problems: string[]): number {
+function wholeNumber(env: Env, name: string, fallback: number, problems: string[], allowZero = false): number {
   const raw = readVar(env, name).value;
   if (raw === undefined) return fallback;
-  const parsed = z.coerce.number().int().positive().safeParse(raw);
+  const parsed = z.coerce.number().int().min(allowZero ? 0 : 1).safeParse(raw);
   if (parsed.success) return parsed.data;
-  problems.push(`${name}="${raw}" is not a positive whole number; using ${fallback}.`);
+  problems.push(`${name}="${raw}" is not a ${allowZero ? 'whole number (0 or more)' : 'positive whole number'}; using ${fallback}.`);
   return fallback;
 }
 
@@ -84,9 +90,11 @@ export function resolveSettings(catalog: Catalog, env: Env): Settings {
     if (found) model = found;
     else problems.push(`KIMI_MODEL="${modelName}" is not a known model; set it to one of: ${catalog.models.map((m) => m.id).join(', ')}.`);
   }
-  const idleTimeoutMs = positiveInt(env, 'KIMI_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, problems);
-  const maxResultTokens = positiveInt(env, 'MAX_MCP_OUTPUT_TOKENS', DEFAULT_MAX_RESULT_TOKENS, problems);
-  return { provider, model, idleTimeoutMs, maxResultTokens, problems };
+  const idleTimeoutMs = wholeNumber(env, 'KIMI_IDLE_TIMEOUT_MS', DEFAULT_IDLE_TIMEOUT_MS, problems);
+  const maxResultTokens = wholeNumber(env, 'MAX_MCP_OUTPUT_TOKENS', DEFAULT_MAX_RESULT_TOKENS, problems);
+  const maxFileBytes = wholeNumber(env, 'KIMI_MCP_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, problems);
+  const keepDays = wholeNumber(env, 'KIMI_MCP_KEEP_DAYS', DEFAULT_KEEP_DAYS, problems, true);
+  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, problems };
 }
 
 /** Resolves the base URL and key of one host from the environment. */

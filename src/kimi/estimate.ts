@@ -7,8 +7,11 @@ import { computeCost } from './cost.js';
 import type { Cost } from './cost.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
+import { readFiles } from './files/index.js';
+import type { FileSet, SentFile, SkippedFile } from './files/index.js';
+import { allowedFolders, newTurnMessages } from './messages.js';
+import type { ChatMessage, RootsSource } from './messages.js';
 import { estimateMessagesTokens } from './tokens.js';
-import type { ChatMessageLike } from './tokens.js';
 import { countTokensExactly, describeFailure } from './upstream.js';
 
 export interface EstimateRequest {
@@ -16,9 +19,17 @@ export interface EstimateRequest {
   provider?: string;
   input_tokens?: number;
   text?: string;
-  messages?: ChatMessageLike[];
+  messages?: ChatMessage[];
+  /** Paths or globs, read under the same rules as a chat call's files. */
+  files?: string[];
   output_tokens?: number;
   cached_tokens?: number;
+}
+
+export interface EstimateOptions {
+  signal?: AbortSignal;
+  /** Folders files may be read from; default: cwd + KIMI_MCP_ROOTS. */
+  roots?: RootsSource;
 }
 
 export type CountedBy = 'given' | 'estimate' | 'exact';
@@ -31,16 +42,21 @@ export interface Estimate {
   cached_tokens: number;
   output_tokens: number;
   counted_by: CountedBy;
+  /** The files counted, with their estimated tokens. */
+  files?: SentFile[];
+  skipped_files?: SkippedFile[];
   cost: Cost;
   price: Price;
   notes: string[];
 }
 
-export async function estimateCost(ctx: CallContext, req: EstimateRequest, signal?: AbortSignal): Promise<Estimate> {
+export async function estimateCost(ctx: CallContext, req: EstimateRequest, options: EstimateOptions = {}): Promise<Estimate> {
   const { catalog, settings } = ctx;
+  const { signal } = options;
+  const hasFiles = Boolean(req.files?.length);
   const sources = [req.input_tokens !== undefined, req.text !== undefined, req.messages !== undefined].filter(Boolean).length;
-  if (sources !== 1) {
-    throw new UsageError('Give exactly one of input_tokens (a known count), text (a prompt to count) or messages (a chat to count).');
+  if (sources > 1 || (sources === 0 && !hasFiles) || (hasFiles && req.input_tokens !== undefined)) {
+    throw new UsageError('Give exactly one of input_tokens (a known count), text (a prompt to count) or messages (a chat to count); files may come alone or with text or messages.');
   }
   const model = req.model ? findModel(catalog, req.model) : settings.model;
   if (!model) throw new UsageError(`Unknown model "${req.model}". Use one of: ${catalog.models.map((m) => m.id).join(', ')}.`);
@@ -50,11 +66,14 @@ export async function estimateCost(ctx: CallContext, req: EstimateRequest, signa
 
   let inputTokens: number;
   let countedBy: CountedBy;
+  let read: FileSet = { files: [], skipped: [] };
   if (req.input_tokens !== undefined) {
     inputTokens = req.input_tokens;
     countedBy = 'given';
   } else {
-    const messages: ChatMessageLike[] = req.messages ?? [{ role: 'user', content: req.text ?? '' }];
+    if (hasFiles) read = await readFiles(req.files!, await allowedFolders(ctx.env, options.roots), { maxFileBytes: settings.maxFileBytes });
+    const turn = req.messages ? { messages: req.messages } : { prompt: req.text ?? '' };
+    const messages = await newTurnMessages(turn, read.files, undefined, signal);
     inputTokens = estimateMessagesTokens(messages);
     countedBy = 'estimate';
     const host = resolveHost(provider, ctx.env);
@@ -88,6 +107,8 @@ export async function estimateCost(ctx: CallContext, req: EstimateRequest, signa
     cached_tokens: cachedTokens,
     output_tokens: outputTokens,
     counted_by: countedBy,
+    ...(read.files.length ? { files: read.files.map(({ path, tokens }) => ({ path, tokens })) } : {}),
+    ...(read.skipped.length ? { skipped_files: read.skipped } : {}),
     cost,
     price: offer.price,
     notes,

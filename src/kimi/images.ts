@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { UsageError } from './errors.js';
+import { confine } from './files/roots.js';
 
 const MIME_BY_EXTENSION: Record<string, string> = {
   '.png': 'image/png',
@@ -49,9 +50,13 @@ async function fromFile(path: string): Promise<string> {
   return `data:${mime};base64,${(await readFile(path)).toString('base64')}`;
 }
 
-/** A path, an http(s) URL or a data URL, as a data URL. */
-export async function imageDataUrl(source: string, signal?: AbortSignal): Promise<string> {
+/**
+ * A path, an http(s) URL or a data URL, as a data URL. With `roots`, a path or file:// URI must
+ * lie inside them (as `files` must); without, it is read wherever it is.
+ */
+export async function imageDataUrl(source: string, signal?: AbortSignal, roots?: readonly string[]): Promise<string> {
   if (source.startsWith('data:image/')) return source;
   if (/^https?:\/\//i.test(source)) return fromUrl(source, signal);
+  if (roots) return fromFile(await confine(source, roots));
   return fromFile(source.startsWith('file://') ? new URL(source).pathname : source);
 }

@@ -1,7 +1,8 @@
 /**
  * Turns a tool's chat arguments into the upstream request, enforcing each model's rules before
  * anything is sent (and billed): fixed sampling, text-only models, output caps, the one output
- * cap field, the host's own thinking switch. Every refusal says what to change.
+ * cap field, the host's own thinking switch, the context window (with files and earlier turns).
+ * Every refusal says what to change.
  */
 import { findModel } from '../catalog/load.js';
 import type { ModelEntry, ProviderEntry } from '../catalog/load.js';
@@ -10,14 +11,12 @@ import { resolveHost } from './config.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
 import type { CallContext, Host } from './config.js';
-import { imageDataUrl } from './images.js';
+import type { Turn } from '../state/conversations.js';
+import { readFiles } from './files/index.js';
+import type { SentFile, SkippedFile } from './files/index.js';
+import { allowedFolders, fitHistory, newTurnMessages } from './messages.js';
+import type { ChatMessage, RootsSource } from './messages.js';
 import { estimateMessagesTokens } from './tokens.js';
-
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'tool';
-  content: string | Record<string, unknown>[];
-  [extra: string]: unknown;
-}
 
 export type ResponseFormat = 'json_object' | { name?: string; schema: Record<string, unknown> };
 
@@ -32,6 +31,19 @@ export interface ChatRequest {
   thinking?: boolean;
   response_format?: ResponseFormat;
   images?: string[];
+  /** Paths or globs read by the server, confined to the roots (see files/). */
+  files?: string[];
+  /** Continue this stored conversation (see state/conversations.ts). */
+  conversation_id?: string;
+}
+
+/** What a call needs besides its arguments: earlier turns and the folders files may come from. */
+export interface PrepareOptions {
+  signal?: AbortSignal;
+  /** Folders that `files` and image paths must lie in, asked for only when a call reads a path.
+   *  Default: the working directory plus KIMI_MCP_ROOTS. */
+  roots?: RootsSource;
+  history?: readonly Turn[];
 }
 
 export interface PreparedCall {
@@ -44,6 +56,12 @@ export interface PreparedCall {
   /** Offline estimate of the prompt, used for the context check. */
   promptTokens: number;
   body: Record<string, unknown>;
+  /** The messages this turn added (stored in the conversation after the call). */
+  turn: ChatMessage[];
+  files: SentFile[];
+  skipped: SkippedFile[];
+  /** Earlier turns left out because the conversation no longer fits the window. */
+  droppedTurns: number;
 }
 
 /** The estimator can be ~10% high; refuse only when even a generous reading does not fit. */
@@ -59,25 +77,21 @@ function modelsWith(ctx: CallContext, test: (m: ModelEntry) => boolean): string 
   return ctx.catalog.models.filter(test).map((m) => m.id).join(', ');
 }
 
-async function buildMessages(req: ChatRequest, signal?: AbortSignal): Promise<ChatMessage[]> {
-  if ((req.prompt === undefined) === (req.messages === undefined)) {
-    throw new UsageError('Give either prompt (a string) or messages (OpenAI chat messages), not both and not neither.');
-  }
-  const messages: ChatMessage[] = req.messages ? req.messages.map((m) => ({ ...m })) : [{ role: 'user', content: req.prompt ?? '' }];
-  if (req.system !== undefined) messages.unshift({ role: 'system', content: req.system });
-  if (req.images?.length) {
-    const target = [...messages].reverse().find((m) => m.role === 'user');
-    if (!target) throw new UsageError('images need a user message to attach to; add one to messages.');
-    const urls = await Promise.all(req.images.map((source) => imageDataUrl(source, signal)));
-    const text = typeof target.content === 'string' ? [{ type: 'text', text: target.content }] : target.content;
-    target.content = [...text, ...urls.map((url) => ({ type: 'image_url', image_url: { url } }))];
-  }
-  return messages;
+/** Room kept for the answer when fitting a conversation and no max_tokens is given. */
+function answerReserve(model: ModelEntry, maxTokens: number | undefined): number {
+  return maxTokens ?? Math.min(model.max_output, Math.floor(model.context_window / 4));
 }
 
-export async function prepareChat(ctx: CallContext, req: ChatRequest, signal?: AbortSignal): Promise<PreparedCall> {
-  const model = req.model ? findModel(ctx.catalog, req.model) : ctx.settings.model;
-  if (!model) throw new UsageError(`Unknown model "${req.model}". Use one of: ${ctx.catalog.models.map((m) => m.id).join(', ')}.`);
+function largestFiles(files: readonly SentFile[]): string {
+  const top = [...files].sort((a, b) => b.tokens - a.tokens).slice(0, 5);
+  return ` Largest files: ${top.map((f) => `${f.path} ~${f.tokens}`).join(', ')} tokens. Send fewer files, a line range (path:40-120) or "!" excludes.`;
+}
+
+export async function prepareChat(ctx: CallContext, req: ChatRequest, options: PrepareOptions = {}): Promise<PreparedCall> {
+  // A conversation keeps its model unless the call names another.
+  const modelName = req.model ?? options.history?.at(-1)?.model;
+  const model = modelName ? findModel(ctx.catalog, modelName) : ctx.settings.model;
+  if (!model) throw new UsageError(`Unknown model "${modelName}". Use one of: ${ctx.catalog.models.map((m) => m.id).join(', ')}.`);
   const provider = req.provider ? requireProvider(ctx.catalog, req.provider) : ctx.settings.provider;
   const offer = requireOffer(ctx.catalog, model, provider);
   const host = resolveHost(provider, ctx.env);
@@ -115,11 +129,17 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, signal?: A
     throw new UsageError(`${model.id} reads text only; drop the images, or use a model that takes them (${modelsWith(ctx, (m) => m.modalities.includes('image'))}).`);
   }
 
-  const messages = await buildMessages(req, signal);
+  const readsPaths = Boolean(req.files?.length) || (req.images ?? []).some((source) => !/^(https?:|data:)/i.test(source));
+  const roots = readsPaths ? await allowedFolders(ctx.env, options.roots) : [];
+  const read = req.files?.length ? await readFiles(req.files, roots, { maxFileBytes: ctx.settings.maxFileBytes }) : { files: [], skipped: [] };
+  const turn = await newTurnMessages(req, read.files, roots, options.signal);
+  const history = fitHistory(options.history ?? [], turn, model.context_window - answerReserve(model, req.max_tokens));
+  const messages = [...history.messages, ...turn];
   const promptTokens = estimateMessagesTokens(messages);
   const lenient = Math.floor(promptTokens * ESTIMATE_SLACK);
   if (lenient > model.context_window) {
-    throw new UsageError(`The prompt is about ${promptTokens} tokens, more than ${model.id}'s ${model.context_window}-token window; shorten it or use a model with a larger window.`);
+    const files = read.files.length ? largestFiles(read.files) : '';
+    throw new UsageError(`The prompt is about ${promptTokens} tokens, more than ${model.id}'s ${model.context_window}-token window; shorten it or use a model with a larger window.${files}`);
   }
   if (req.max_tokens !== undefined && lenient + req.max_tokens > model.context_window) {
     throw new UsageError(`Prompt (~${promptTokens} tokens) plus max_tokens ${req.max_tokens} exceeds ${model.id}'s ${model.context_window}-token window; lower max_tokens to about ${model.context_window - promptTokens}.`);
@@ -142,5 +162,6 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, signal?: A
     body.response_format = { type: 'json_schema', json_schema: { name: req.response_format.name ?? 'reply', schema: req.response_format.schema, strict: true } };
   }
 
-  return { model, provider, host, modelId: offer.id, price: offer.price, thinking, promptTokens, body };
+  const files = read.files.map(({ path, tokens }) => ({ path, tokens }));
+  return { model, provider, host, modelId: offer.id, price: offer.price, thinking, promptTokens, body, turn, files, skipped: read.skipped, droppedTurns: history.dropped };
 }

@@ -8,6 +8,7 @@ import type { ChatResult } from '../kimi/chat.js';
 import { formatMoney } from '../kimi/cost.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { estimateTextTokens } from '../kimi/tokens.js';
+import { fileLines } from '../kimi/file-summary.js';
 import { ProgressReporter } from './progress.js';
 import type { ReplyStore } from './replies.js';
 import type { chatOutput } from './schemas.js';
@@ -37,7 +38,15 @@ function footer(r: ChatResult): string {
   if (r.usage) parts.push(`${about}${r.usage.prompt_tokens} in (${r.usage.cached_tokens} cached) + ${about}${r.usage.completion_tokens} out tokens`);
   if (r.cost) parts.push(r.cost.total === null ? 'cost unknown' : `${about}${formatMoney(r.cost.total, r.cost.currency)}${r.usage_estimated ? ' (estimated: the stream broke before the host reported usage)' : ''}`);
   if (r.finish_reason) parts.push(`finish ${r.finish_reason}`);
+  if (r.conversation_id) parts.push(`conversation_id ${r.conversation_id}`);
   return `— ${parts.join(' · ')}`;
+}
+
+/** Lines on what went up besides the prompt: files, skipped files, dropped turns, notes. */
+function aboutTheCall(r: ChatResult): string[] {
+  const lines = fileLines(r.files, r.skipped_files);
+  if (r.dropped_turns) lines.push(`${r.dropped_turns} oldest turn(s) of the conversation were left out to fit the context window.`);
+  return [...lines, ...(r.notes ?? [])];
 }
 
 export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatFailure): ToolReply<ChatOutput> {
@@ -60,6 +69,11 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     request_id: result.request_id,
     ...(result.usage_estimated ? { usage_estimated: true } : {}),
     ...(failure ? { partial: true, error: failure.message } : {}),
+    ...(result.conversation_id ? { conversation_id: result.conversation_id } : {}),
+    ...(result.files ? { files: result.files } : {}),
+    ...(result.skipped_files ? { skipped_files: result.skipped_files } : {}),
+    ...(result.dropped_turns ? { dropped_turns: result.dropped_turns } : {}),
+    ...(result.notes ? { notes: result.notes } : {}),
   };
   const lines: string[] = [];
   if (failure) lines.push(failure.message, '', result.text ? `Partial reply (${result.text.length} characters):` : 'No text arrived before the failure.');
@@ -72,7 +86,7 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     links.push({ uri, name: 'full reply', mimeType: 'text/markdown' });
     lines.push('', `[Shortened to fit this client's ${cap}-token result limit: ${answer.length} of ${result.text.length} characters shown. Read ${uri} for all of it.]`);
   }
-  lines.push('', footer(result));
+  lines.push('', ...aboutTheCall(result), footer(result));
   return { text: lines.join('\n'), structured, links, isError: failure !== undefined };
 }
 
@@ -83,6 +97,7 @@ export async function chatTool(ctx: ChatContext, args: ChatRequest, call: ToolCa
   try {
     const result = await runChat(ctx, args, {
       signal: call.signal,
+      roots: call.roots,
       onEvent: async (event) => {
         if (!reporter) return;
         if (event.kind === 'delta') await reporter.update(event.text, event.reasoning);

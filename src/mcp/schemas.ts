@@ -43,6 +43,11 @@ export const costOut = z.object({
 
 const count = z.number().int().nonnegative();
 
+/** Paths or globs the server reads itself (see SKILL.md for ranges, excludes and roots). */
+export const filesArg = z.array(z.string());
+export const sentFilesOut = z.array(z.object({ path: z.string(), tokens: z.number() }));
+export const skippedFilesOut = z.array(z.object({ path: z.string(), reason: z.string() }));
+
 /** The arguments of kimi_chat and kimi_stream (the same call, shown differently). */
 export const chatInput = (catalog: Catalog) =>
   z.object({
@@ -56,6 +61,8 @@ export const chatInput = (catalog: Catalog) =>
     thinking: z.boolean().optional(),
     response_format: z.union([z.literal('json_object'), z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) })]).optional(),
     images: z.array(z.string()).optional(),
+    files: filesArg.optional(),
+    conversation_id: z.string().optional(),
   });
 
 export const chatOutput = z.object({
@@ -80,4 +87,10 @@ export const chatOutput = z.object({
   /** Set on failures: the text is what arrived before the failure. */
   partial: z.boolean().optional(),
   error: z.string().optional(),
+  /** Pass back to continue; absent only when a new conversation produced nothing. */
+  conversation_id: z.string().optional(),
+  files: sentFilesOut.optional(),
+  skipped_files: skippedFilesOut.optional(),
+  dropped_turns: z.number().optional(),
+  notes: z.array(z.string()).optional(),
 });

@@ -2,17 +2,25 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Catalog } from '../catalog/load.js';
 import { resolveSettings } from '../kimi/config.js';
+import { pruneConversations } from '../kimi/conversation.js';
 import type { Env } from '../kimi/config.js';
 import { log } from '../log.js';
+import { registerConversations } from './conversation-resource.js';
 import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
+import { clientRoots } from './roots.js';
 import { registerTools } from './tool.js';
 import { createTools } from './tools/index.js';
 import { version } from '../version.js';
 
-/** Logs bad configuration once per process (an HTTP server builds a server per session). */
-export function reportConfiguration(catalog: Catalog, env: Env): void {
-  for (const problem of resolveSettings(catalog, env).problems) log(`configuration: ${problem}`);
+/**
+ * Once per process (an HTTP server builds a server per session): log bad configuration and
+ * remove expired conversations in the background.
+ */
+export function onProcessStart(catalog: Catalog, env: Env): void {
+  const settings = resolveSettings(catalog, env);
+  for (const problem of settings.problems) log(`configuration: ${problem}`);
+  pruneConversations(env, settings.keepDays);
 }
 
 export function createServer(catalog: Catalog, env: Env): McpServer {
@@ -23,8 +31,9 @@ export function createServer(catalog: Catalog, env: Env): McpServer {
     { name: 'kimi-mcp', version, title: 'Kimi' },
     { instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.` },
   );
-  registerTools(server, tools);
+  registerTools(server, tools, clientRoots(server.server, env));
   registerResources(server, catalog, tools, ctx.replies);
+  registerConversations(server, env);
   server.server.onerror = (e) => log('protocol error:', e.message);
   return server;
 }

@@ -10,7 +10,7 @@ import { loadCatalog } from '../catalog/load.js';
 import { log } from '../log.js';
 import { guardStdio } from '../startup/hygiene.js';
 import { bundleDir, requireSkillRoot } from '../startup/snapshot.js';
-import { createServer, reportConfiguration } from './server.js';
+import { createServer, onProcessStart } from './server.js';
 
 /** How long requests already received may take to finish after the client closes stdin. */
 const DRAIN_MS = 5_000;
@@ -48,7 +48,7 @@ function trackPending(transport: StdioServerTransport): { idle: () => Promise<vo
 export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, output: Writable = process.stdout): Promise<void> {
   guardStdio();
   const catalog = loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url)));
-  reportConfiguration(catalog, env);
+  onProcessStart(catalog, env);
   const server = createServer(catalog, env);
   const transport = new StdioServerTransport(process.stdin, output);
   let closing = false;

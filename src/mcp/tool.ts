@@ -10,11 +10,14 @@ import * as z from 'zod';
 import type { CallContext } from '../kimi/config.js';
 import { log, scrub } from '../log.js';
 import { jsonSchemaOf } from './json-schema.js';
+import type { RootsSource } from '../kimi/messages.js';
 
 export type ToolContext = CallContext;
 
 export interface ToolCall {
   signal: AbortSignal;
+  /** The folders files may be read from (the client's roots, asked for on first use). */
+  roots: RootsSource;
   /** Sends a progress message; present only when the client asked for progress. */
   progress?: (message: string) => Promise<void>;
 }
@@ -67,7 +70,7 @@ export function describeIssues(error: z.ZodError): string {
 /** Accepts any arguments at the SDK level; each tool validates with its own schema and words. */
 const passThrough = z.looseObject({});
 
-export function registerTools(server: McpServer, tools: readonly KimiTool[]): void {
+export function registerTools(server: McpServer, tools: readonly KimiTool[], roots: RootsSource): void {
   for (const tool of tools) {
     server.registerTool(
       tool.name,
@@ -79,7 +82,7 @@ export function registerTools(server: McpServer, tools: readonly KimiTool[]): vo
         }
         const token = extra._meta?.progressToken;
         let progress = 0;
-        const call: ToolCall = { signal: extra.signal };
+        const call: ToolCall = { signal: extra.signal, roots };
         if (token !== undefined) {
           call.progress = (message) =>
             extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: scrub(message) } });

@@ -1,7 +1,7 @@
 /** Connects the SDK's own Client to our server over an in-memory transport pair. */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import type { CallToolResult, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities, JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { loadCatalog } from '../../src/catalog/load.js';
 import type { Env } from '../../src/kimi/config.js';
 import { createServer } from '../../src/mcp/server.js';
@@ -15,9 +15,14 @@ export interface Connection {
   close: () => Promise<void>;
 }
 
-export async function connect(env: Env = {}): Promise<Connection> {
-  const server = createServer(loadCatalog(ROOT), env);
-  const client = new Client({ name: 'test-client', version: '0.0.0' });
+/** The environment a test server gets: the run's state folder unless the test names one. */
+export function serverEnv(env: Env = {}): Env {
+  return { KIMI_MCP_STATE_DIR: process.env.KIMI_MCP_STATE_DIR, ...env };
+}
+
+export async function connect(env: Env = {}, capabilities: ClientCapabilities = {}): Promise<Connection> {
+  const server = createServer(loadCatalog(ROOT), serverEnv(env));
+  const client = new Client({ name: 'test-client', version: '0.0.0' }, { capabilities });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   const sent: JSONRPCMessage[] = [];
   const send = serverSide.send.bind(serverSide);

@@ -9,7 +9,7 @@ export const CLI = join(ROOT, 'dist/cli.js');
 export function runCli(args: string[], env: Record<string, string | undefined> = {}, options: { cwd?: string; input?: string } = {}): Promise<ProcessRun> {
   return runProcess(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, KIMI_MCP_STATE_DIR: process.env.KIMI_MCP_STATE_DIR, ...env },
     ...(options.input !== undefined ? { input: options.input } : {}),
   });
 }

@@ -1,9 +1,10 @@
 import * as z from 'zod';
 import { formatMoney } from '../../kimi/cost.js';
 import { estimateCost } from '../../kimi/estimate.js';
+import { fileLines } from '../../kimi/file-summary.js';
 import { defineTool } from '../tool.js';
 import type { ToolContext } from '../tool.js';
-import { chatMessages, costOut, modelArg, priceOut, providerArg } from '../schemas.js';
+import { chatMessages, costOut, filesArg, modelArg, priceOut, providerArg, sentFilesOut, skippedFilesOut } from '../schemas.js';
 
 const count = z.number().int().nonnegative();
 
@@ -11,13 +12,14 @@ export const estimateCostTool = (ctx: ToolContext) =>
   defineTool({
     name: 'estimate_cost',
     title: 'Estimate Kimi cost',
-    description: 'Tokens and cost of a Kimi call before sending it. Give input_tokens, or text or messages to count; add expected output_tokens.',
+    description: 'Tokens and cost of a Kimi call before sending it. Give input_tokens, or text, messages and/or files to count; add expected output_tokens.',
     input: z.object({
       model: modelArg(ctx.catalog).optional(),
       provider: providerArg.optional(),
       input_tokens: count.optional(),
       text: z.string().optional(),
       messages: chatMessages.optional(),
+      files: filesArg.optional(),
       output_tokens: count.optional(),
       cached_tokens: count.optional(),
     }),
@@ -29,18 +31,21 @@ export const estimateCostTool = (ctx: ToolContext) =>
       cached_tokens: z.number(),
       output_tokens: z.number(),
       counted_by: z.enum(['given', 'estimate', 'exact']),
+      files: sentFilesOut.optional(),
+      skipped_files: skippedFilesOut.optional(),
       cost: costOut,
       price: priceOut,
       notes: z.array(z.string()),
     }),
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     async handle(args, call) {
-      const e = await estimateCost(ctx, args, call.signal);
+      const e = await estimateCost(ctx, args, { signal: call.signal, roots: call.roots });
       const money = (v: number | null) => formatMoney(v, e.cost.currency);
       const text = [
         `${e.model} on ${e.provider}: ${e.input_tokens} input (${e.cached_tokens} cached, ${e.counted_by}) + ${e.output_tokens} output tokens`,
         `cost ${money(e.cost.total)} = input ${money(e.cost.input)} + cached ${money(e.cost.cached)} + output ${money(e.cost.output)}`,
         `price source: ${e.price.source}, as of ${e.price.as_of}`,
+        ...fileLines(e.files, e.skipped_files),
         ...e.notes,
       ].join('\n');
       return { text, structured: e };

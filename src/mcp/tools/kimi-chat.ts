@@ -7,7 +7,7 @@ export const kimiChatTool = (ctx: ChatContext) =>
   defineTool({
     name: 'kimi_chat',
     title: 'Ask Kimi',
-    description: 'Ask a Kimi model; returns the answer, reasoning, token usage and cost. prompt or messages; images are paths or URLs.',
+    description: 'Ask a Kimi model; returns the answer, reasoning, usage, cost and conversation_id (pass back to continue). prompt or messages; files: paths/globs the server reads; images: paths or URLs.',
     input: chatInput(ctx.catalog),
     output: chatOutput,
     annotations: { readOnlyHint: true, openWorldHint: true },

@@ -1,0 +1,64 @@
+/**
+ * Files for Kimi: agents pass paths or globs, the server reads them and puts each in the user
+ * message as a fenced block, so the calling agent never holds the text. Everything is confined
+ * to the roots (roots.ts); selection (select.ts), reading (read.ts) and the block format
+ * (format.ts) are described in their modules. No MCP here.
+ */
+import { UsageError } from '../errors.js';
+import { FILE_CONCURRENCY, mapLimit } from './pool.js';
+import { readCandidate } from './read.js';
+import { existingRoots } from './roots.js';
+import { selectFiles } from './select.js';
+
+export { confine, defaultRoots } from './roots.js';
+
+export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
+/** More files than this in one call is almost always a glob that reaches too far. */
+export const MAX_FILES_PER_CALL = 2000;
+
+/** A file as sent: `path` as shown to Kimi (relative to its root), `tokens` the estimate of its block. */
+export interface SentFile {
+  path: string;
+  tokens: number;
+}
+export interface FileBlock extends SentFile {
+  /** The formatted fenced block. */
+  block: string;
+}
+/** A file a glob matched but that was not sent, e.g. reason 'binary'. */
+export interface SkippedFile {
+  path: string;
+  reason: string;
+}
+export interface FileSet {
+  files: FileBlock[];
+  skipped: SkippedFile[];
+}
+
+function nothingToSend(skipped: readonly SkippedFile[]): UsageError {
+  const why = skipped.length
+    ? `every match was skipped (${skipped.slice(0, 5).map((s) => `${s.path}: ${s.reason}`).join('; ')}${skipped.length > 5 ? `; and ${skipped.length - 5} more` : ''})`
+    : 'the "!" entries excluded every match';
+  return new UsageError(`No file to send: ${why}. Name text files inside the roots, or loosen the "!" entries.`);
+}
+
+/**
+ * Reads `specs` (paths, globs, `!` excludes, `path:40-120` ranges, file:// URIs) inside `roots`
+ * (absolute folders). Throws UsageError for every refusal.
+ */
+export async function readFiles(specs: readonly string[], roots: readonly string[], options: { maxFileBytes?: number } = {}): Promise<FileSet> {
+  const selection = await selectFiles(specs, await existingRoots(roots));
+  if (selection.files.length > MAX_FILES_PER_CALL) {
+    throw new UsageError(`${selection.files.length} files matched; one call reads at most ${MAX_FILES_PER_CALL}. Narrow the globs, or add "!" excludes such as "!**/*.test.ts".`);
+  }
+  const maxBytes = options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const results = await mapLimit(selection.files, FILE_CONCURRENCY, (file) => readCandidate(file, maxBytes));
+  const files: FileBlock[] = [];
+  const skipped = [...selection.skipped];
+  for (const result of results) {
+    if ('block' in result) files.push(result);
+    else skipped.push(result);
+  }
+  if (!files.length) throw nothingToSend(skipped);
+  return { files, skipped };
+}
