@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { findModel, findProvider } from '../catalog/load.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
 import { registerSecret } from '../log.js';
+import { DEFAULT_MAX_FILE_BYTES } from './files/limits.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -47,7 +48,6 @@ const url = z.url({ protocol: /^https?$/ });
 // Generous: some hosts return no reasoning text, so a thinking model can be silent for minutes.
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_RESULT_TOKENS = 25_000;
-const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
 const DEFAULT_KEEP_DAYS = 30;
 
 function wholeNumber(env: Env, name: string, fallback: number, problems: string[], allowZero = false): number {

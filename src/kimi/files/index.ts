@@ -5,6 +5,7 @@
  * (format.ts) are described in their modules. No MCP here.
  */
 import { UsageError } from '../errors.js';
+import { DEFAULT_MAX_FILE_BYTES, MAX_FILES_PER_CALL } from './limits.js';
 import { FILE_CONCURRENCY, mapLimit } from './pool.js';
 import { readCandidate } from './read.js';
 import { existingRoots } from './roots.js';
@@ -12,9 +13,6 @@ import { selectFiles } from './select.js';
 
 export { confine, defaultRoots } from './roots.js';
 
-export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
-/** More files than this in one call is almost always a glob that reaches too far. */
-export const MAX_FILES_PER_CALL = 2000;
 
 /** A file as sent: `path` as shown to Kimi (relative to its root), `tokens` the estimate of its block. */
 export interface SentFile {
