@@ -23,8 +23,10 @@ Usage:
   kimi-mcp chat "<prompt>"          ask Kimi; the reply streams to stdout (--model, --provider,
                                     --system, --max-tokens, --no-thinking, --image, --json,
                                     --file <path|glob> (repeatable, within the current folder),
-                                    --continue <conversation_id>)
+                                    --continue <conversation_id>, --yes to confirm a call
+                                    above KIMI_CONFIRM_ABOVE_USD without asking)
   kimi-mcp cost [--text T] [--file F ...] [--input-tokens N] [--output-tokens N] [--model M] [--json]
+  kimi-mcp usage [--json] [--days N]   spending by day, model and host (from the ledger)
   kimi-mcp demo                     see it work against a local simulator (no key, no network)
   kimi-mcp serve --http [--port N] [--host H]
                                     the same server over Streamable HTTP (default 127.0.0.1:3917)
@@ -49,9 +51,11 @@ const OPTIONS = {
   text: { type: 'string' },
   file: { type: 'string', multiple: true },
   continue: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
   'input-tokens': { type: 'string' },
   'output-tokens': { type: 'string' },
   'cached-tokens': { type: 'string' },
+  days: { type: 'string' },
   http: { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
@@ -98,7 +102,7 @@ async function main(argv: string[]): Promise<number | undefined> {
       const thinking = values['no-thinking'] ? false : values.thinking ? true : undefined;
       return runChatCommand(cli, target, {
         model: values.model, provider: values.provider, system: values.system, maxTokens: values['max-tokens'],
-        ...(thinking !== undefined ? { thinking } : {}), image: values.image, file: values.file, continue: values.continue, json: values.json,
+        ...(thinking !== undefined ? { thinking } : {}), image: values.image, file: values.file, continue: values.continue, yes: values.yes, json: values.json,
       });
     }
     case 'cost': {
@@ -107,6 +111,10 @@ async function main(argv: string[]): Promise<number | undefined> {
         model: values.model, provider: values.provider, inputTokens: values['input-tokens'], outputTokens: values['output-tokens'],
         cachedTokens: values['cached-tokens'], text: values.text ?? target, file: values.file, json: values.json,
       });
+    }
+    case 'usage': {
+      const { runUsageCommand } = await import('./cli/usage.js');
+      return runUsageCommand(cli, { json: values.json, days: values.days });
     }
     case 'demo': {
       const { runDemo } = await import('./cli/demo.js');

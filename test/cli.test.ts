@@ -147,6 +147,31 @@ describe('kimi-mcp commands', () => {
     expect(sim.requests.length).toBe(before);
   });
 
+  it('chat obeys the spending guard and the fallback list like the tools do', async () => {
+    const stateDir = tempDir('kimi-cli-spend-');
+    const before = sim.requests.length;
+    const capped = await runCli(['chat', 'Big job.'], { ...upstream(), KIMI_MCP_STATE_DIR: stateDir, KIMI_MAX_COST_PER_CALL_USD: '0.10' });
+    expect(capped.code).toBe(2);
+    expect(capped.stderr).toMatch(/Not sent: this call could cost up to \$0\.52/);
+    // No terminal to ask on: refused, with --yes as the way through.
+    const unconfirmed = await runCli(['chat', 'Big job.'], { ...upstream(), KIMI_MCP_STATE_DIR: stateDir, KIMI_CONFIRM_ABOVE_USD: '0.10' });
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/pass --yes/);
+    expect(sim.requests.length).toBe(before);
+    sim.script({ content: 'Confirmed.' });
+    const confirmed = await runCli(['chat', '--yes', 'Big job.'], { ...upstream(), KIMI_MCP_STATE_DIR: stateDir, KIMI_CONFIRM_ABOVE_USD: '0.10', KIMI_BUDGET_USD: '1' });
+    expect(confirmed.code).toBe(0);
+    expect(confirmed.stdout).toBe('Confirmed.\n');
+    expect(confirmed.stderr).toMatch(/Budget: \$0\.\d+ of \$1\.00 spent today/);
+    // The chosen host refuses the key; the fallback host answers, and stderr says so.
+    sim.script({ content: 'From the fallback.' });
+    const fallback = await runCli(['chat', 'hi'], { RUNAPI_KEY: 'sk-wrong-000000', RUNAPI_BASE_URL: sim.baseURL, MOONSHOT_API_KEY: KEY, MOONSHOT_BASE_URL: sim.baseURL, KIMI_FALLBACK: 'moonshot', KIMI_MCP_STATE_DIR: stateDir });
+    expect(fallback.code).toBe(0);
+    expect(fallback.stdout).toBe('From the fallback.\n');
+    expect(fallback.stderr).toMatch(/Hosts tried: runapi \(.*401.*\); moonshot \(answered\)/);
+    expect(fallback.stderr).toMatch(/kimi-k2\.6 on moonshot/);
+  });
+
   it('cost prices a call offline', async () => {
     const r = await runCli(['cost', '--model', 'kimi-k2.6', '--input-tokens', '1000000', '--output-tokens', '1000000']);
     expect(r.code).toBe(0);

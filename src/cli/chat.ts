@@ -2,13 +2,16 @@
  * `kimi-mcp chat` and `kimi-mcp cost`: the same call path as the MCP tools, for agents that
  * have a shell but no MCP. The reply streams to stdout; status and cost go to stderr.
  */
-import { ChatFailure, runChat } from '../kimi/chat.js';
+import { createInterface } from 'node:readline/promises';
+import { ChatFailure } from '../kimi/chat.js';
+import { runChat } from '../kimi/run-chat.js';
 import { pruneConversations } from '../kimi/conversation.js';
 import { formatMoney } from '../kimi/cost.js';
 import { estimateCost } from '../kimi/estimate.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { UsageError } from '../kimi/errors.js';
-import { fileLines } from '../kimi/file-summary.js';
+import { aboutTheCall, fileLines } from '../kimi/summary.js';
+import type { Confirm } from '../kimi/guard.js';
 import type { CliContext } from './context.js';
 
 export interface ChatOptions {
@@ -20,6 +23,8 @@ export interface ChatOptions {
   image?: string[];
   file?: string[];
   continue?: string;
+  /** Confirms a call above KIMI_CONFIRM_ABOVE_USD without asking. */
+  yes?: boolean;
   json?: boolean;
 }
 
@@ -36,6 +41,21 @@ function wholeNumber(value: string | undefined, flag: string): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} takes a whole number, not "${value}".`);
   return n;
+}
+
+/** Asks on the terminal; without one (piped), there is nobody to ask and the guard refuses. */
+function terminalConfirm(yes: boolean | undefined): Confirm | undefined {
+  if (yes) return async () => 'accept';
+  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
+  return async (question) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      const answer = await rl.question(`[kimi] ${question.message}\n[kimi] Send it? [y/N] `);
+      return /^y(es)?$/i.test(answer.trim()) ? 'accept' : 'decline';
+    } finally {
+      rl.close();
+    }
+  };
 }
 
 /** The prompt from the argument, or from stdin when it is "-" or missing and stdin is piped. */
@@ -71,8 +91,10 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
   }, 1000);
   status.unref();
   try {
+    const confirm = terminalConfirm(options.yes);
     const result = await runChat(ctx, request, {
       signal: abort.signal,
+      ...(confirm ? { confirm } : {}),
       onEvent: (event) => {
         lastActivity = Date.now();
         if (event.kind === 'retry') cli.err(`[kimi] retrying in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}\n`);
@@ -86,7 +108,7 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     else if (!result.text.endsWith('\n')) cli.out('\n');
     const cost = result.cost ? (result.cost.total === null ? 'cost unknown' : formatMoney(result.cost.total, result.cost.currency)) : 'no usage reported';
     const tokens = result.usage ? `${result.usage.prompt_tokens} in + ${result.usage.completion_tokens} out tokens` : '';
-    for (const line of [...fileLines(result.files, result.skipped_files), ...(result.notes ?? [])]) cli.err(`[kimi] ${line}\n`);
+    for (const line of aboutTheCall(result)) cli.err(`[kimi] ${line}\n`);
     const conversation = result.conversation_id ? `; continue with --continue ${result.conversation_id}` : '';
     cli.err(`[kimi] ${result.model} on ${result.provider}: ${tokens}, ${cost}, ${((Date.now() - started) / 1000).toFixed(1)} s${conversation}\n`);
     return 0;
@@ -95,6 +117,7 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     if (options.json) cli.out(`${JSON.stringify({ ...e.partial, partial: true, error: e.message }, null, 2)}\n`);
     else if (printed) cli.out('\n');
     cli.err(`[kimi] ${e.message}\n`);
+    for (const line of aboutTheCall(e.partial)) cli.err(`[kimi] ${line}\n`);
     if (e.partial.conversation_id) cli.err(`[kimi] the partial reply is kept in conversation ${e.partial.conversation_id}\n`);
     return e.kind === 'cancelled' ? 130 : 1;
   } finally {

@@ -6,11 +6,9 @@
 import { computeCost } from './cost.js';
 import type { Cost } from './cost.js';
 import type { CallContext } from './config.js';
-import { openConversation } from './conversation.js';
 import type { SentFile, SkippedFile } from './files/index.js';
 import type { RootsSource } from './messages.js';
-import { prepareChat } from './request.js';
-import type { ChatRequest, PreparedCall } from './request.js';
+import type { PreparedCall } from './request.js';
 import { estimateTextTokens } from './tokens.js';
 import { clientFor, describeFailure, isConnectionError } from './upstream.js';
 import { scrub } from '../log.js';
@@ -26,6 +24,12 @@ export interface ToolCallOut {
   id: string;
   name: string;
   arguments: string;
+}
+
+export interface Attempt {
+  provider: string;
+  /** Why this host did not answer; absent for the one that did. */
+  error?: string;
 }
 
 export interface ChatResult {
@@ -51,6 +55,10 @@ export interface ChatResult {
   skipped_files?: SkippedFile[];
   /** Earlier turns of the conversation left out because they no longer fit the window. */
   dropped_turns?: number;
+  /** Every host tried, in order, when KIMI_FALLBACK is set; the answering one has no error. */
+  attempts?: Attempt[];
+  /** Where the budget stands after this call, when KIMI_BUDGET_USD is set. */
+  budget?: { spent_usd: number; limit_usd: number; period: 'day' | 'month' };
   notes?: string[];
 }
 
@@ -62,6 +70,9 @@ export class ChatFailure extends Error {
     readonly kind: FailureKind,
     message: string,
     readonly partial: ChatResult,
+    /** Nothing was generated and the fault was the host's (down, overloaded, refusing the key),
+     *  so another host may answer the same request. */
+    readonly hostFault = false,
   ) {
     super(scrub(message));
     this.name = 'ChatFailure';
@@ -171,30 +182,8 @@ function emptyResult(call: PreparedCall): ChatResult {
   };
 }
 
-/**
- * One call within a conversation: earlier turns go up first, and the turn is stored once it
- * ends, a broken stream's partial reply included (marked partial).
- */
-export async function runChat(ctx: CallContext, req: ChatRequest, options: ChatOptions): Promise<ChatResult> {
-  const conversation = await openConversation(ctx.env, req.conversation_id);
-  const call = await prepareChat(ctx, req, { signal: options.signal, roots: options.roots, history: conversation.turns });
-  const finish = async (result: ChatResult, partial: boolean) => {
-    await conversation.record({ model: call.model.id, provider: call.provider.id, messages: call.turn }, result, partial);
-    if (conversation.stored) result.conversation_id = conversation.id;
-    if (conversation.notes.length) result.notes = conversation.notes;
-  };
-  try {
-    const result = await streamCall(ctx, call, options);
-    await finish(result, false);
-    return result;
-  } catch (e) {
-    if (e instanceof ChatFailure) await finish(e.partial, true);
-    throw e;
-  }
-}
-
 /** The streamed request itself: retries, idle timer, cancellation, partial text on failure. */
-async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOptions): Promise<ChatResult> {
+export async function streamChat(ctx: CallContext, call: PreparedCall, options: ChatOptions): Promise<ChatResult> {
   const result = emptyResult(call);
   const client = await clientFor(call.host);
   const upstream = new AbortController();
@@ -206,18 +195,20 @@ async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOpt
     clearTimeout(idle);
     idle = setTimeout(() => upstream.abort(new IdleTimeout()), ctx.settings.idleTimeoutMs);
   };
-  const fail = (kind: FailureKind, message: string) => {
+  const nothingGenerated = () => !result.text && !result.reasoning && result.tool_calls.length === 0;
+  let chunks = 0;
+  const fail = (kind: FailureKind, message: string, hostFault = false) => {
     // Generated tokens are billed even when the stream breaks, and the usage chunk is then lost.
     if (!result.usage && (result.text || result.reasoning)) {
       const reasoningTokens = estimateTextTokens(result.reasoning);
       price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + reasoningTokens, cached_tokens: 0, reasoning_tokens: reasoningTokens });
       result.usage_estimated = true;
     }
-    return new ChatFailure(kind, message, result);
+    return new ChatFailure(kind, message, result, hostFault && nothingGenerated());
   };
   const abortFailure = () =>
     upstream.signal.reason instanceof IdleTimeout
-      ? fail('idle', `${call.provider.title} sent nothing for ${ctx.settings.idleTimeoutMs / 1000} s, so the stream was ended. Retry, or raise KIMI_IDLE_TIMEOUT_MS.`)
+      ? fail('idle', `${call.provider.title} sent nothing for ${ctx.settings.idleTimeoutMs / 1000} s, so the stream was ended. Retry, or raise KIMI_IDLE_TIMEOUT_MS.`, chunks === 0)
       : fail('cancelled', 'The call was cancelled; the upstream request was closed.');
 
   try {
@@ -234,7 +225,7 @@ async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOpt
       } catch (e) {
         if (upstream.signal.aborted) throw abortFailure();
         const delay = retryDelay(e, attempt);
-        if (delay === null) throw fail('upstream', `${describeFailure(e, call.host)} ${advice(e)}`.trim());
+        if (delay === null) throw fail('upstream', `${describeFailure(e, call.host)} ${advice(e)}`.trim(), isHostFault(e));
         await options.onEvent?.({ kind: 'retry', attempt: attempt + 1, delayMs: Math.round(delay), reason: describeFailure(e, call.host) });
         await sleep(delay, upstream.signal);
         if (upstream.signal.aborted) throw abortFailure();
@@ -246,6 +237,7 @@ async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOpt
     try {
       for await (const chunk of stream) {
         armIdle();
+        chunks++;
         const choice = (chunk.choices as Record<string, unknown>[] | undefined)?.[0];
         if (choice) {
           const delta = (choice.delta ?? {}) as { content?: string | null; reasoning_content?: string | null; reasoning?: string | null; tool_calls?: { index: number; id?: string; function?: { name?: string; arguments?: string } }[] };
@@ -270,13 +262,13 @@ async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOpt
     } catch (e) {
       result.tool_calls = [...calls.values()];
       if (upstream.signal.aborted) throw abortFailure();
-      throw fail('broken', `The stream broke after ${result.text.length} characters: ${describeFailure(e, call.host)} Retry to get the rest.`);
+      throw fail('broken', `The stream broke after ${result.text.length} characters: ${describeFailure(e, call.host)} Retry to get the rest.`, true);
     }
     result.tool_calls = [...calls.values()];
     // openai ends the loop silently when the signal aborts mid-stream.
     if (upstream.signal.aborted) throw abortFailure();
     if (result.finish_reason === null) {
-      throw fail('broken', `The stream ended before the reply was complete (after ${result.text.length} characters, no finish_reason). Retry to get the rest.`);
+      throw fail('broken', `The stream ended before the reply was complete (after ${result.text.length} characters, no finish_reason). Retry to get the rest.`, true);
     }
     if (result.usage) price(result, call, result.usage);
     return result;
@@ -284,6 +276,12 @@ async function streamCall(ctx: CallContext, call: PreparedCall, options: ChatOpt
     clearTimeout(idle);
     options.signal.removeEventListener('abort', forwardAbort);
   }
+}
+
+/** Failures about the host rather than the request: down, overloaded or limited, or refusing the key. */
+function isHostFault(error: unknown): boolean {
+  const status = (error as ErrorLike)?.status;
+  return isConnectionError(error) || status === 401 || status === 403 || status === 429 || (typeof status === 'number' && status >= 500);
 }
 
 /** What to do about a failure the host reported, by status and Moonshot error type. */

@@ -39,8 +39,22 @@ export interface Settings {
   maxFileBytes: number;
   /** Conversations untouched for longer are removed at start-up; 0 keeps them (KIMI_MCP_KEEP_DAYS). */
   keepDays: number;
+  spending: SpendingLimits;
+  /** Hosts to try, in order, when the chosen one fails before any text (KIMI_FALLBACK). */
+  fallback: ProviderEntry[];
   /** Bad values found in the environment; the server still starts and reports them per call. */
   problems: string[];
+}
+
+/** The spending guard, all optional (off when unset); amounts in USD. */
+export interface SpendingLimits {
+  /** KIMI_MAX_COST_PER_CALL_USD: a call whose worst case costs more is refused. */
+  maxPerCallUsd?: number;
+  /** KIMI_BUDGET_USD per KIMI_BUDGET_PERIOD: a call whose worst case does not fit what is left is refused. */
+  budgetUsd?: number;
+  budgetPeriod: 'day' | 'month';
+  /** KIMI_CONFIRM_ABOVE_USD: a call whose worst case costs more is confirmed by the user first. */
+  confirmAboveUsd?: number;
 }
 
 const url = z.url({ protocol: /^https?$/ });
@@ -57,6 +71,37 @@ function wholeNumber(env: Env, name: string, fallback: number, problems: string[
   if (parsed.success) return parsed.data;
   problems.push(`${name}="${raw}" is not a ${allowZero ? 'whole number (0 or more)' : 'positive whole number'}; using ${fallback}.`);
   return fallback;
+}
+
+function dollars(env: Env, name: string, problems: string[]): number | undefined {
+  const raw = readVar(env, name).value;
+  if (raw === undefined) return undefined;
+  const parsed = z.coerce.number().nonnegative().finite().safeParse(raw.replace(/^\$/, ''));
+  if (parsed.success) return parsed.data;
+  problems.push(`${name}="${raw}" is not an amount in US dollars (like 0.50); it is ignored, so that limit is OFF.`);
+  return undefined;
+}
+
+function spendingLimits(env: Env, problems: string[]): SpendingLimits {
+  const period = readVar(env, 'KIMI_BUDGET_PERIOD').value?.toLowerCase() ?? 'day';
+  if (period !== 'day' && period !== 'month') problems.push(`KIMI_BUDGET_PERIOD="${period}" is neither day nor month; using day.`);
+  const limits: SpendingLimits = { budgetPeriod: period === 'month' ? 'month' : 'day' };
+  const perCall = dollars(env, 'KIMI_MAX_COST_PER_CALL_USD', problems);
+  const budget = dollars(env, 'KIMI_BUDGET_USD', problems);
+  const confirm = dollars(env, 'KIMI_CONFIRM_ABOVE_USD', problems);
+  if (perCall !== undefined) limits.maxPerCallUsd = perCall;
+  if (budget !== undefined) limits.budgetUsd = budget;
+  if (confirm !== undefined) limits.confirmAboveUsd = confirm;
+  return limits;
+}
+
+function fallbackHosts(catalog: Catalog, env: Env, problems: string[]): ProviderEntry[] {
+  const names = (readVar(env, 'KIMI_FALLBACK').value ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  return names.flatMap((name) => {
+    const found = findProvider(catalog, name);
+    if (!found) problems.push(`KIMI_FALLBACK names "${name}", which is not a known host; use hosts from: ${catalog.providers.map((p) => p.id).join(', ')}.`);
+    return found ? [found] : [];
+  });
 }
 
 /**
@@ -94,7 +139,9 @@ export function resolveSettings(catalog: Catalog, env: Env): Settings {
   const maxResultTokens = wholeNumber(env, 'MAX_MCP_OUTPUT_TOKENS', DEFAULT_MAX_RESULT_TOKENS, problems);
   const maxFileBytes = wholeNumber(env, 'KIMI_MCP_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, problems);
   const keepDays = wholeNumber(env, 'KIMI_MCP_KEEP_DAYS', DEFAULT_KEEP_DAYS, problems, true);
-  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, problems };
+  const spending = spendingLimits(env, problems);
+  const fallback = fallbackHosts(catalog, env, problems);
+  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, spending, fallback, problems };
 }
 
 /** Resolves the base URL and key of one host from the environment. */

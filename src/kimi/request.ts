@@ -87,11 +87,16 @@ function largestFiles(files: readonly SentFile[]): string {
   return ` Largest files: ${top.map((f) => `${f.path} ~${f.tokens}`).join(', ')} tokens. Send fewer files, a line range (path:40-120) or "!" excludes.`;
 }
 
-export async function prepareChat(ctx: CallContext, req: ChatRequest, options: PrepareOptions = {}): Promise<PreparedCall> {
-  // A conversation keeps its model unless the call names another.
-  const modelName = req.model ?? options.history?.at(-1)?.model;
+/** The model of a call: the one named, else the conversation's, else the configured default. */
+export function modelFor(ctx: CallContext, req: ChatRequest, history: readonly Turn[] = []): ModelEntry {
+  const modelName = req.model ?? history.at(-1)?.model;
   const model = modelName ? findModel(ctx.catalog, modelName) : ctx.settings.model;
   if (!model) throw new UsageError(`Unknown model "${modelName}". Use one of: ${ctx.catalog.models.map((m) => m.id).join(', ')}.`);
+  return model;
+}
+
+export async function prepareChat(ctx: CallContext, req: ChatRequest, options: PrepareOptions = {}): Promise<PreparedCall> {
+  const model = modelFor(ctx, req, options.history);
   const provider = req.provider ? requireProvider(ctx.catalog, req.provider) : ctx.settings.provider;
   const offer = requireOffer(ctx.catalog, model, provider);
   const host = resolveHost(provider, ctx.env);

@@ -3,12 +3,13 @@
  * with the partial text) into a tool reply that fits the client's result cap.
  */
 import type * as z from 'zod';
-import { ChatFailure, runChat } from '../kimi/chat.js';
+import { ChatFailure } from '../kimi/chat.js';
+import { runChat } from '../kimi/run-chat.js';
 import type { ChatResult } from '../kimi/chat.js';
 import { formatMoney } from '../kimi/cost.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { estimateTextTokens } from '../kimi/tokens.js';
-import { fileLines } from '../kimi/file-summary.js';
+import { aboutTheCall } from '../kimi/summary.js';
 import { ProgressReporter } from './progress.js';
 import type { ReplyStore } from './replies.js';
 import type { chatOutput } from './schemas.js';
@@ -42,13 +43,6 @@ function footer(r: ChatResult): string {
   return `— ${parts.join(' · ')}`;
 }
 
-/** Lines on what went up besides the prompt: files, skipped files, dropped turns, notes. */
-function aboutTheCall(r: ChatResult): string[] {
-  const lines = fileLines(r.files, r.skipped_files);
-  if (r.dropped_turns) lines.push(`${r.dropped_turns} oldest turn(s) of the conversation were left out to fit the context window.`);
-  return [...lines, ...(r.notes ?? [])];
-}
-
 export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatFailure): ToolReply<ChatOutput> {
   const cap = ctx.settings.maxResultTokens;
   const answer = prefixWithin(result.text, Math.floor(cap * ANSWER_SHARE));
@@ -73,6 +67,8 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     ...(result.files ? { files: result.files } : {}),
     ...(result.skipped_files ? { skipped_files: result.skipped_files } : {}),
     ...(result.dropped_turns ? { dropped_turns: result.dropped_turns } : {}),
+    ...(result.attempts ? { attempts: result.attempts } : {}),
+    ...(result.budget ? { budget: result.budget } : {}),
     ...(result.notes ? { notes: result.notes } : {}),
   };
   const lines: string[] = [];
@@ -98,6 +94,7 @@ export async function chatTool(ctx: ChatContext, args: ChatRequest, call: ToolCa
     const result = await runChat(ctx, args, {
       signal: call.signal,
       roots: call.roots,
+      ...(call.confirm ? { confirm: call.confirm } : {}),
       onEvent: async (event) => {
         if (!reporter) return;
         if (event.kind === 'delta') await reporter.update(event.text, event.reasoning);

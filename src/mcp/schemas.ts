@@ -92,5 +92,7 @@ export const chatOutput = z.object({
   files: sentFilesOut.optional(),
   skipped_files: skippedFilesOut.optional(),
   dropped_turns: z.number().optional(),
+  attempts: z.array(z.object({ provider: z.string(), error: z.string().optional() })).optional(),
+  budget: z.object({ spent_usd: z.number(), limit_usd: z.number(), period: z.enum(['day', 'month']) }).optional(),
   notes: z.array(z.string()).optional(),
 });

@@ -10,6 +10,7 @@ import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
 import { clientRoots } from './roots.js';
 import { registerTools } from './tool.js';
+import { registerUsage } from './usage-resource.js';
 import { createTools } from './tools/index.js';
 import { version } from '../version.js';
 
@@ -34,6 +35,7 @@ export function createServer(catalog: Catalog, env: Env): McpServer {
   registerTools(server, tools, clientRoots(server.server, env));
   registerResources(server, catalog, tools, ctx.replies);
   registerConversations(server, env);
+  registerUsage(server, env);
   server.server.onerror = (e) => log('protocol error:', e.message);
   return server;
 }

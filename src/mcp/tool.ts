@@ -10,7 +10,9 @@ import * as z from 'zod';
 import type { CallContext } from '../kimi/config.js';
 import { log, scrub } from '../log.js';
 import { jsonSchemaOf } from './json-schema.js';
+import type { Confirm } from '../kimi/guard.js';
 import type { RootsSource } from '../kimi/messages.js';
+import { elicitationConfirm } from './confirm.js';
 
 export type ToolContext = CallContext;
 
@@ -18,6 +20,8 @@ export interface ToolCall {
   signal: AbortSignal;
   /** The folders files may be read from (the client's roots, asked for on first use). */
   roots: RootsSource;
+  /** Asks the user to confirm an expensive call; absent when the client has no elicitation. */
+  confirm?: Confirm;
   /** Sends a progress message; present only when the client asked for progress. */
   progress?: (message: string) => Promise<void>;
 }
@@ -82,7 +86,8 @@ export function registerTools(server: McpServer, tools: readonly KimiTool[], roo
         }
         const token = extra._meta?.progressToken;
         let progress = 0;
-        const call: ToolCall = { signal: extra.signal, roots };
+        const confirm = elicitationConfirm(server.server, extra.signal);
+        const call: ToolCall = { signal: extra.signal, roots, ...(confirm ? { confirm } : {}) };
         if (token !== undefined) {
           call.progress = (message) =>
             extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: scrub(message) } });

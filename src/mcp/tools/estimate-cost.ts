@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { formatMoney } from '../../kimi/cost.js';
 import { estimateCost } from '../../kimi/estimate.js';
-import { fileLines } from '../../kimi/file-summary.js';
+import { fileLines } from '../../kimi/summary.js';
 import { defineTool } from '../tool.js';
 import type { ToolContext } from '../tool.js';
 import { chatMessages, costOut, filesArg, modelArg, priceOut, providerArg, sentFilesOut, skippedFilesOut } from '../schemas.js';

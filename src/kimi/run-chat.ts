@@ -1,0 +1,91 @@
+/**
+ * One Kimi call as the tools and the CLI make it: within its conversation (earlier turns first,
+ * the finished turn stored, a partial reply included), through the spending guard, and on the
+ * next host of KIMI_FALLBACK when the chosen one fails before anything was generated.
+ */
+import type { ProviderEntry } from '../catalog/load.js';
+import { ChatFailure, streamChat } from './chat.js';
+import type { Attempt, ChatOptions, ChatResult } from './chat.js';
+import { resolveHost } from './config.js';
+import type { CallContext } from './config.js';
+import { openConversation } from './conversation.js';
+import { UsageError } from './errors.js';
+import { SpendingGuard } from './guard.js';
+import type { Confirm } from './guard.js';
+import { modelFor, prepareChat } from './request.js';
+import type { ChatRequest, PreparedCall } from './request.js';
+import { requireProvider } from './catalog-view.js';
+
+export interface RunOptions extends ChatOptions {
+  /** Asks the user to confirm an expensive call; absent when the client cannot ask. */
+  confirm?: Confirm;
+}
+
+/** The chosen host first, then the fallback hosts in the user's order, each once. */
+function hostsInOrder(ctx: CallContext, req: ChatRequest): ProviderEntry[] {
+  const chosen = req.provider ? requireProvider(ctx.catalog, req.provider) : ctx.settings.provider;
+  return [chosen, ...ctx.settings.fallback.filter((p) => p.id !== chosen.id)];
+}
+
+/** Why a host cannot take this call at all (not serving the model, no key), or undefined. */
+function cannotServe(ctx: CallContext, provider: ProviderEntry, modelId: string): string | undefined {
+  if (!provider.models[modelId]) return `skipped: ${provider.id} does not serve ${modelId}`;
+  const problem = resolveHost(provider, ctx.env).problem;
+  return problem ? `skipped: ${problem}` : undefined;
+}
+
+export async function runChat(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {
+  const conversation = await openConversation(ctx.env, req.conversation_id);
+  const guard = new SpendingGuard(ctx, options.confirm);
+  const hosts = hostsInOrder(ctx, req);
+  const modelId = modelFor(ctx, req, conversation.turns).id;
+  const attempts: Attempt[] = [];
+
+  /** Fills in what the result tells besides the reply, and stores the turn. */
+  const finish = async (call: PreparedCall, result: ChatResult, failure?: ChatFailure) => {
+    await guard.record(call, result);
+    await conversation.record({ model: call.model.id, provider: call.provider.id, messages: call.turn }, result, failure !== undefined);
+    if (conversation.stored) result.conversation_id = conversation.id;
+    if (hosts.length > 1) result.attempts = [...attempts, { provider: call.provider.id, ...(failure ? { error: failure.message } : {}) }];
+    const budget = await guard.status();
+    if (budget) result.budget = budget;
+    const notes = [...guard.notes, ...conversation.notes];
+    if (notes.length) result.notes = notes;
+  };
+
+  // Refusals at the first host that can serve the call are the caller's to fix (a bad argument,
+  // a spending limit), so they are thrown; a later host that cannot take the call is skipped.
+  let firstServable = true;
+  for (const [i, provider] of hosts.entries()) {
+    const reason = hosts.length > 1 ? cannotServe(ctx, provider, modelId) : undefined;
+    if (reason) {
+      attempts.push({ provider: provider.id, error: reason });
+      continue;
+    }
+    let call: PreparedCall;
+    try {
+      call = await prepareChat(ctx, { ...req, provider: provider.id }, { signal: options.signal, roots: options.roots, history: conversation.turns });
+      await guard.admit(call, req.max_tokens);
+    } catch (e) {
+      if (firstServable || !(e instanceof UsageError)) throw e;
+      attempts.push({ provider: provider.id, error: `skipped: ${e.message}` });
+      continue;
+    } finally {
+      firstServable = false;
+    }
+    try {
+      const result = await streamChat(ctx, call, options);
+      await finish(call, result);
+      return result;
+    } catch (e) {
+      const last = i === hosts.length - 1;
+      if (!(e instanceof ChatFailure) || !e.hostFault || last) {
+        if (e instanceof ChatFailure) await finish(call, e.partial, e);
+        throw e;
+      }
+      attempts.push({ provider: provider.id, error: e.message });
+    }
+  }
+  // Every remaining host was skipped (or none could serve): say what each attempt met.
+  throw new UsageError(`No host could answer: ${attempts.map((a) => `${a.provider}: ${a.error}`).join('; ')}.`);
+}
