@@ -7,9 +7,8 @@ import { computeCost } from './cost.js';
 import type { Cost } from './cost.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
-import { readFiles } from './files/index.js';
 import type { FileSet, SentFile, SkippedFile } from './files/index.js';
-import { allowedFolders, newTurnMessages } from './messages.js';
+import { allowedFolders, newTurnMessages, readCallFiles } from './messages.js';
 import type { ChatMessage, RootsSource } from './messages.js';
 import { estimateMessagesTokens } from './tokens.js';
 import { countTokensExactly, describeFailure } from './upstream.js';
@@ -71,7 +70,7 @@ export async function estimateCost(ctx: CallContext, req: EstimateRequest, optio
     inputTokens = req.input_tokens;
     countedBy = 'given';
   } else {
-    if (hasFiles) read = await readFiles(req.files!, await allowedFolders(ctx.env, options.roots), { maxFileBytes: settings.maxFileBytes });
+    if (hasFiles) read = await readCallFiles(req.files, await allowedFolders(ctx.env, options.roots), settings.maxFileBytes);
     const turn = req.messages ? { messages: req.messages } : { prompt: req.text ?? '' };
     const messages = await newTurnMessages(turn, read.files, undefined, signal);
     inputTokens = estimateMessagesTokens(messages);

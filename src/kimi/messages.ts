@@ -5,8 +5,8 @@
 import type { Turn } from '../state/conversations.js';
 import type { Env } from './config.js';
 import { UsageError } from './errors.js';
-import { defaultRoots } from './files/index.js';
-import type { FileBlock } from './files/index.js';
+import type { FileBlock, FileSet } from './files/index.js';
+import { defaultRoots } from './files/roots.js';
 import { imageDataUrl } from './images.js';
 import { estimateMessagesTokens } from './tokens.js';
 
@@ -21,6 +21,13 @@ export type RootsSource = () => Promise<readonly string[]>;
 
 export async function allowedFolders(env: Env, source: RootsSource | undefined): Promise<readonly string[]> {
   return source ? source() : defaultRoots(env, process.cwd());
+}
+
+/** Reads `files` (the glob and ignore libraries load only for calls that name files). */
+export async function readCallFiles(specs: readonly string[] | undefined, roots: readonly string[], maxFileBytes: number): Promise<FileSet> {
+  if (!specs?.length) return { files: [], skipped: [] };
+  const { readFiles } = await import('./files/index.js');
+  return readFiles(specs, roots, { maxFileBytes });
 }
 
 export interface TurnInput {

@@ -12,9 +12,8 @@ import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
 import type { CallContext, Host } from './config.js';
 import type { Turn } from '../state/conversations.js';
-import { readFiles } from './files/index.js';
 import type { SentFile, SkippedFile } from './files/index.js';
-import { allowedFolders, fitHistory, newTurnMessages } from './messages.js';
+import { allowedFolders, fitHistory, newTurnMessages, readCallFiles } from './messages.js';
 import type { ChatMessage, RootsSource } from './messages.js';
 import { estimateMessagesTokens } from './tokens.js';
 
@@ -136,7 +135,7 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
 
   const readsPaths = Boolean(req.files?.length) || (req.images ?? []).some((source) => !/^(https?:|data:)/i.test(source));
   const roots = readsPaths ? await allowedFolders(ctx.env, options.roots) : [];
-  const read = req.files?.length ? await readFiles(req.files, roots, { maxFileBytes: ctx.settings.maxFileBytes }) : { files: [], skipped: [] };
+  const read = await readCallFiles(req.files, roots, ctx.settings.maxFileBytes);
   const turn = await newTurnMessages(req, read.files, roots, options.signal);
   const history = fitHistory(options.history ?? [], turn, model.context_window - answerReserve(model, req.max_tokens));
   const messages = [...history.messages, ...turn];

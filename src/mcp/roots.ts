@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Env } from '../kimi/config.js';
-import { defaultRoots } from '../kimi/files/index.js';
+import { defaultRoots } from '../kimi/files/roots.js';
 import type { RootsSource } from '../kimi/messages.js';
 import { log } from '../log.js';
 
