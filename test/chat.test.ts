@@ -48,6 +48,17 @@ describe('kimi_chat', () => {
     expect(sim.requests.length).toBe(before);
   });
 
+  it('refuses an unknown argument (file for files) with no upstream request', async () => {
+    const { client } = await kimi();
+    const before = chatRequests().length;
+    for (const tool of ['kimi_chat', 'kimi_stream']) {
+      const r = await call(client, tool, { prompt: 'Review this.', file: 'src/a.ts' });
+      expect(r.isError).toBe(true);
+      expect(textOf(r)).toMatch(new RegExp(`^${tool} does not take "file" \\(did you mean files\\?\\); nothing was sent\\. It accepts: prompt, messages, `));
+    }
+    expect(chatRequests().length).toBe(before);
+  });
+
   it('answers with text, reasoning, usage, cost from real usage and the request id', async () => {
     const { client } = await kimi();
     sim.script({ content: 'Use a mutex around the counter.', reasoning: 'Two goroutines write the same int.', cachedTokens: 10 });

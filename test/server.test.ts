@@ -96,6 +96,14 @@ describe('tools over MCP, no key set', () => {
     expect(textOf(r)).toMatch(message);
   });
 
+  it('refuses a misspelt argument instead of dropping it, naming it, the likely fix and what is accepted', async () => {
+    const r = await call(client, 'estimate_cost', { model: 'kimi-k2.6', input_tokens: 10, ouput_tokens: 5 });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toBe('estimate_cost does not take "ouput_tokens" (did you mean output_tokens?); nothing was sent. It accepts: model, provider, input_tokens, text, messages, files, output_tokens, cached_tokens.');
+    const models = await call(client, 'list_models', { provider: 'runapi', verbose: true });
+    expect(textOf(models)).toMatch(/^list_models does not take "verbose"; nothing was sent\. It accepts: provider, live\.$/);
+  });
+
   it('list_models gives every model its limits and every host its ID and sourced price', async () => {
     const r = await call(client, 'list_models', {});
     const { models } = r.structuredContent as { models: { id: string; max_output: number; hosts: { provider: string; model_id: string; price: { source: string } }[] }[] };

@@ -71,6 +71,37 @@ export function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'arguments'}: ${i.message}`).join('; ');
 }
 
+/** Edit distance, for "did you mean": a misspelt argument is usually one or two keystrokes off. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * Arguments the tool does not take, refused rather than dropped: an agent that writes
+ * `ouput_tokens` or `file` must not get an answer that silently ignored it. Checked here, not
+ * with additionalProperties in every schema, so tools/list stays as small as it is.
+ */
+export function unknownArguments(tool: KimiTool, args: Record<string, unknown>): string | undefined {
+  const accepted = Object.keys(tool.input.shape);
+  const unknown = Object.keys(args).filter((k) => !accepted.includes(k));
+  if (!unknown.length) return undefined;
+  const named = unknown.map((k) => {
+    const [near] = accepted
+      .map((a) => ({ a, d: distance(k.toLowerCase(), a) }))
+      .filter(({ d }) => d <= 2)
+      .sort((x, y) => x.d - y.d)
+      .map(({ a }) => a);
+    return near ? `${JSON.stringify(k.slice(0, 60))} (did you mean ${near}?)` : JSON.stringify(k.slice(0, 60));
+  });
+  return `${tool.name} does not take ${named.join(', ')}; nothing was sent. It accepts: ${accepted.join(', ')}.`;
+}
+
 /** Accepts any arguments at the SDK level; each tool validates with its own schema and words. */
 const passThrough = z.looseObject({});
 
@@ -80,6 +111,8 @@ export function registerTools(server: McpServer, tools: readonly KimiTool[], roo
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: passThrough, outputSchema: tool.output, annotations: tool.annotations },
       async (args: unknown, extra): Promise<CallToolResult> => {
+        const unknown = args && typeof args === 'object' ? unknownArguments(tool, args as Record<string, unknown>) : undefined;
+        if (unknown) return errorResult(unknown);
         const parsed = tool.input.safeParse(args ?? {});
         if (!parsed.success) {
           return errorResult(`Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}. See kimi://schemas/${tool.name}.`);
