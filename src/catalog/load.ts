@@ -142,11 +142,3 @@ function crossCheck(models: ModelEntry[], providers: ProviderEntry[], notes: Not
   }
   return problems;
 }
-
-export function findModel(catalog: Catalog, id: string): ModelEntry | undefined {
-  return catalog.models.find((m) => m.id === id);
-}
-
-export function findProvider(catalog: Catalog, id: string): ProviderEntry | undefined {
-  return catalog.providers.find((p) => p.id === id);
-}

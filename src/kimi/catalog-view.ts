@@ -2,7 +2,7 @@
  * The catalog as the tools present it: per model, its limits and each host's ID and price.
  * Shared by list_models, the pricing resource and the CLI.
  */
-import { findProvider } from '../catalog/load.js';
+import { findProvider } from '../catalog/find.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
 import type { Price } from '../catalog/schema.js';
 import { UsageError } from './errors.js';

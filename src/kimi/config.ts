@@ -2,8 +2,7 @@
  * Configuration from the environment. Which host, which key, which base URL and which default
  * model; every name and default comes from the catalog, so adding a host is a markdown change.
  */
-import * as z from 'zod';
-import { findModel, findProvider } from '../catalog/load.js';
+import { findModel, findProvider } from '../catalog/find.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
 import { registerSecret } from '../log.js';
 import { DEFAULT_MAX_FILE_BYTES } from './files/limits.js';
@@ -57,7 +56,20 @@ export interface SpendingLimits {
   confirmAboveUsd?: number;
 }
 
-const url = z.url({ protocol: /^https?$/ });
+/** zod is not loaded for this: configuration is read on paths that must start fast. */
+function isHttpUrl(value: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/** A number written in an environment variable, or undefined (empty, words, NaN, Infinity). */
+function numberIn(raw: string): number | undefined {
+  const n = Number(raw);
+  return raw.trim() !== '' && Number.isFinite(n) ? n : undefined;
+}
 
 // Generous: some hosts return no reasoning text, so a thinking model can be silent for minutes.
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
@@ -67,8 +79,8 @@ const DEFAULT_KEEP_DAYS = 30;
 function wholeNumber(env: Env, name: string, fallback: number, problems: string[], allowZero = false): number {
   const raw = readVar(env, name).value;
   if (raw === undefined) return fallback;
-  const parsed = z.coerce.number().int().min(allowZero ? 0 : 1).safeParse(raw);
-  if (parsed.success) return parsed.data;
+  const n = numberIn(raw);
+  if (n !== undefined && Number.isInteger(n) && n >= (allowZero ? 0 : 1)) return n;
   problems.push(`${name}="${raw}" is not a ${allowZero ? 'whole number (0 or more)' : 'positive whole number'}; using ${fallback}.`);
   return fallback;
 }
@@ -76,8 +88,8 @@ function wholeNumber(env: Env, name: string, fallback: number, problems: string[
 function dollars(env: Env, name: string, problems: string[]): number | undefined {
   const raw = readVar(env, name).value;
   if (raw === undefined) return undefined;
-  const parsed = z.coerce.number().nonnegative().finite().safeParse(raw.replace(/^\$/, ''));
-  if (parsed.success) return parsed.data;
+  const n = numberIn(raw.replace(/^\$/, ''));
+  if (n !== undefined && n >= 0) return n;
   problems.push(`${name}="${raw}" is not an amount in US dollars (like 0.50); it is ignored, so that limit is OFF.`);
   return undefined;
 }
@@ -151,7 +163,7 @@ export function resolveHost(provider: ProviderEntry, env: Env): Host {
   if (provider.base_url_env) {
     const fromEnv = readVar(env, provider.base_url_env).value;
     if (fromEnv) {
-      if (url.safeParse(fromEnv).success) baseURL = fromEnv;
+      if (isHttpUrl(fromEnv)) baseURL = fromEnv;
       else problems.push(`${provider.base_url_env}="${fromEnv}" is not an http(s) URL; set it like https://host/v1.`);
     }
   }

@@ -1,5 +1,5 @@
 /** Pre-call token and cost estimate: counts the prompt (exactly where the host can) and prices it. */
-import { findModel } from '../catalog/load.js';
+import { findModel } from '../catalog/find.js';
 import type { Price } from '../catalog/schema.js';
 import { resolveHost } from './config.js';
 import type { CallContext } from './config.js';

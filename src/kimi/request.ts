@@ -4,7 +4,7 @@
  * cap field, the host's own thinking switch, the context window (with files and earlier turns).
  * Every refusal says what to change.
  */
-import { findModel } from '../catalog/load.js';
+import { findModel } from '../catalog/find.js';
 import type { ModelEntry, ProviderEntry } from '../catalog/load.js';
 import type { Price } from '../catalog/schema.js';
 import { resolveHost } from './config.js';
