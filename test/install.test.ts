@@ -1,12 +1,16 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { findNodeAtLocation, getNodeValue, parse as parseJsonc, parseTree } from 'jsonc-parser/lib/esm/main.js';
+import { parse as parseToml } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { AGENTS, findAgent } from '../src/install/agents.js';
-import type { InstallContext } from '../src/install/agents.js';
-import { applyPlan, planInstall, planUninstall, removeTomlTable } from '../src/install/install.js';
+import type { Agent, InstallContext, Scope } from '../src/install/agents.js';
+import { applyPlan, planInstall, planUninstall } from '../src/install/install.js';
+import { checkToml, readToml, renderToml } from '../src/install/toml.js';
 import { launchCommand } from '../src/cli/install.js';
 import { version } from '../src/version.js';
 import { ROOT } from './helpers/mcp.js';
+import { runCli } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp.js';
 
 
@@ -158,14 +162,13 @@ describe('install merges, backs up, and uninstall reverses it', () => {
     const original = 'model = "o4"\n\n[mcp_servers.github]\ncommand = "gh"\n\n[mcp_servers.kimi]\ncommand = "old"\n\n[mcp_servers.kimi.env]\nX = "1"\n\n[profiles.fast]\nmodel = "mini"\n';
     writeFileSync(path, original);
     install('codex', ctx);
-    const after = read(path);
-    expect(after).toContain('[mcp_servers.github]\ncommand = "gh"');
-    expect(after).toContain('[profiles.fast]\nmodel = "mini"');
-    expect(after).not.toContain('command = "old"');
-    expect(after.match(/\[mcp_servers\.kimi\]/g)).toHaveLength(1);
+    // Ours is rewritten where it was, its stale sub-table goes, and every other line stays.
+    expect(read(path)).toBe(original.replace(
+      '[mcp_servers.kimi]\ncommand = "old"\n\n[mcp_servers.kimi.env]\nX = "1"\n',
+      `${renderToml(['mcp_servers', 'kimi'], findAgent('codex')!.entry(ctx))}\n`,
+    ));
     applyPlan(planUninstall(findAgent('codex')!, ctx, 'user'), 'S2');
-    expect(read(path)).toBe(removeTomlTable(original, 'mcp_servers.kimi'));
-    expect(read(path)).not.toContain('kimi');
+    expect(read(path)).toBe('model = "o4"\n\n[mcp_servers.github]\ncommand = "gh"\n\n[profiles.fast]\nmodel = "mini"\n');
   });
 
   it('uninstall of a file it created removes the file, and removes the skill it installed', () => {
@@ -186,15 +189,256 @@ describe('install merges, backs up, and uninstall reverses it', () => {
     expect(read(join(`${dir}.bak-STAMP`, 'SKILL.md'))).toContain('someone else');
   });
 
-  it('refuses to rewrite a config that is not plain JSON, saying how to proceed', () => {
-    const ctx = context();
-    mkdirSync(join(ctx.home, '.gemini'));
-    writeFileSync(join(ctx.home, '.gemini', 'settings.json'), '{ // my settings\n "theme": "x", }');
-    expect(() => install('gemini-cli', ctx)).toThrow(/is not plain JSON .* Run with --print and add the entry by hand/);
-  });
-
   it('refuses a scope the agent does not have', () => {
     expect(() => planInstall(findAgent('windsurf')!, context(), 'project', ROOT)).toThrow(/Windsurf has no project scope; use --scope user/);
+  });
+});
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'install');
+const BOM = '\uFEFF';
+const stripBom = (text: string) => text.replace(/^\uFEFF/, '');
+
+interface Fixture {
+  file: string;
+  agent: string;
+  scope: Scope;
+  /** Strict JSON that must stay strict. */
+  strict?: boolean;
+  platform?: NodeJS.Platform;
+  /** How our entry starts in the file (LF line endings): the file's own indentation. */
+  looks: string;
+}
+
+/** Real-looking configs, one per agent (two for Claude Code): see test/fixtures/install. */
+const fixtures: Fixture[] = [
+  { file: 'claude-code.claude.json', agent: 'claude-code', scope: 'user', strict: true, looks: '\n    "kimi": {\n      "type": "stdio",\n' },
+  { file: 'claude-code.mcp.json', agent: 'claude-code', scope: 'project', strict: true, looks: '\n    "kimi": {\n      "type": "stdio",\n' },
+  { file: 'claude-desktop.json', agent: 'claude-desktop', scope: 'user', strict: true, platform: 'win32', looks: '\n    "kimi": {\n      "command": ' },
+  { file: 'cursor.json', agent: 'cursor', scope: 'user', looks: '/* staging only */\n    "kimi": {\n      "command": ' },
+  { file: 'vscode.json', agent: 'vscode', scope: 'user', looks: '\n\t\t"kimi": {\n\t\t\t"type": "stdio",\n' },
+  { file: 'codex.toml', agent: 'codex', scope: 'user', looks: '\n\n[mcp_servers.kimi]\ncommand = ' },
+  { file: 'gemini-cli.json', agent: 'gemini-cli', scope: 'user', looks: '\n  "mcpServers": {\n    "kimi": {\n      "command": ' },
+  { file: 'windsurf.json', agent: 'windsurf', scope: 'user', strict: true, looks: '\n        "kimi": {\n            "command": ' },
+  { file: 'openclaw.json', agent: 'openclaw', scope: 'user', looks: '\n  "mcp": {\n    "servers": {\n      "kimi": {\n        "command": ' },
+];
+
+const asIs = (text: string) => text;
+const windows = (text: string) => BOM + stripBom(text).replace(/\r?\n/g, '\r\n');
+const noFinalBreak = (text: string) => text.replace(/\r?\n$/, '');
+
+/** The fixture (reworked) as the agent's config file in a fresh home. */
+function placed(f: Fixture, rework = asIs) {
+  const ctx = context(f.platform ? { platform: f.platform } : {});
+  const agent = findAgent(f.agent)!;
+  const path = agent.configPath(ctx, f.scope);
+  mkdirSync(dirname(path), { recursive: true });
+  const original = Buffer.from(rework(read(join(FIXTURES, f.file))));
+  writeFileSync(path, original);
+  return { ctx, agent, path, original, text: original.toString('utf8') };
+}
+
+/** Our entry, read back with each format's own parser. */
+function readBack(agent: Agent, text: string): unknown {
+  if (agent.format === 'toml') return (parseToml(stripBom(text)) as any).mcp_servers?.kimi;
+  const config = parseJsonc(stripBom(text), [], { allowTrailingComma: true });
+  return [...agent.container, 'kimi'].reduce((node, key) => node?.[key], config);
+}
+
+/**
+ * The JSON text with what install added taken out by hand: the lines of each node that was not
+ * in the original (our entry or the container made for it, VS Code's input), then any comma
+ * added after the member that used to be last.
+ */
+function withoutOurLines(agent: Agent, text: string, original: string): string {
+  const was = parseTree(original)!;
+  const root = parseTree(text)!;
+  const path = [...agent.container, 'kimi'];
+  const depth = path.findIndex((_, i) => !findNodeAtLocation(was, path.slice(0, i + 1)));
+  const added = [findNodeAtLocation(root, path.slice(0, depth + 1))!.parent!];
+  if (agent.id === 'vscode') added.push(findNodeAtLocation(root, ['inputs'])!.children!.find((n) => getNodeValue(n).id === 'kimi-api-key')!);
+  for (const node of added.sort((a, b) => b.offset - a.offset)) {
+    let start = text.lastIndexOf('\n', node.offset);
+    if (text[start - 1] === '\r') start--;
+    const end = node.offset + node.length + (text[node.offset + node.length] === ',' ? 1 : 0);
+    text = text.slice(0, start) + text.slice(end);
+  }
+  for (;;) {
+    let i = 0;
+    while (i < text.length && text[i] === original[i]) i++;
+    if (text[i] !== ',') return text;
+    text = text.slice(0, i) + text.slice(i + 1);
+  }
+}
+
+describe('install edits each agent\'s real config in place, and uninstall gives back its exact bytes', () => {
+  const cases = fixtures.flatMap((f) => [
+    { ...f, variant: 'as it is', rework: asIs },
+    { ...f, variant: 'with a BOM and CRLF', rework: windows },
+    { ...f, variant: 'without a final line break', rework: noFinalBreak },
+  ]);
+
+  it.each(cases)('$file $variant', (f) => {
+    const { ctx, agent, path, original, text } = placed(f, f.rework);
+    expect(applyPlan(planInstall(agent, ctx, f.scope, ROOT), 'STAMP')).toContain(`backed up ${path} to ${path}.bak-STAMP`);
+    expect(readFileSync(`${path}.bak-STAMP`).equals(original)).toBe(true);
+    const after = read(path);
+
+    expect(readBack(agent, after)).toEqual(agent.entry(ctx));
+    expect(after.replace(/\r\n/g, '\n')).toContain(f.looks);
+    expect(after.startsWith(BOM)).toBe(text.startsWith(BOM));
+    if (text.includes('\r\n')) expect(after.replace(/\r\n/g, '')).not.toContain('\n');
+    if (agent.format === 'toml') {
+      // Appended after a blank line: everything before it is the file as it was.
+      const header = after.indexOf('[mcp_servers.kimi]');
+      expect(after.startsWith(text)).toBe(true);
+      expect(after.slice(text.length, header)).toMatch(/^(\r?\n)+$/);
+    } else {
+      expect(withoutOurLines(agent, stripBom(after), stripBom(text))).toBe(stripBom(text));
+    }
+    if (f.strict) expect(() => JSON.parse(stripBom(after))).not.toThrow();
+
+    applyPlan(planUninstall(agent, ctx, f.scope), 'STAMP2');
+    expect(read(path)).toBe(text);
+    expect(readFileSync(path).equals(original)).toBe(true);
+  });
+
+  it.each(fixtures)('$file: installing again changes nothing', (f) => {
+    const { ctx, agent, path } = placed(f);
+    applyPlan(planInstall(agent, ctx, f.scope, ROOT), 'S1');
+    const once = read(path);
+    expect(planInstall(agent, ctx, f.scope, ROOT).after).toBe(once);
+  });
+
+  it('an entry from an earlier install is rewritten where it is; the members around it keep their bytes', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.cursor', 'mcp.json');
+    mkdirSync(dirname(path));
+    const around = (entry: string) => `{\n  "mcpServers": {\n    "a": { "command": "a" }, // first\n    "kimi": ${entry},\n    "z": { "command": "z" }\n  }\n}\n`;
+    writeFileSync(path, around('{ "command": "old" }'));
+    install('cursor', ctx);
+    const entry = findAgent('cursor')!.entry(ctx);
+    expect(read(path)).toBe(around(JSON.stringify(entry, null, 2).replace(/\n/g, '\n    ')));
+    applyPlan(planUninstall(findAgent('cursor')!, ctx, 'user'), 'S2');
+    expect(read(path)).toBe('{\n  "mcpServers": {\n    "a": { "command": "a" }, // first\n    "z": { "command": "z" }\n  }\n}\n');
+  });
+
+  it('a config written on one line gets our entry on that line too', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.codeium', 'windsurf', 'mcp_config.json');
+    mkdirSync(dirname(path), { recursive: true });
+    const original = '{"mcpServers":{"a":{"command":"a"}},"theme":"dark"}';
+    writeFileSync(path, original);
+    install('windsurf', ctx);
+    const entry = findAgent('windsurf')!.entry(ctx);
+    expect(read(path)).toBe(`{"mcpServers":{"a":{"command":"a"}, "kimi": ${JSON.stringify(entry)}},"theme":"dark"}`);
+    applyPlan(planUninstall(findAgent('windsurf')!, ctx, 'user'), 'S2');
+    expect(read(path)).toBe(original);
+  });
+
+  it('an empty servers object is filled, and uninstall takes the then empty object away too', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.cursor', 'mcp.json');
+    mkdirSync(dirname(path));
+    writeFileSync(path, '{\n  "theme": "dark",\n  "mcpServers": {}\n}\n');
+    install('cursor', ctx);
+    expect(read(path)).toMatch(/^\{\n {2}"theme": "dark",\n {2}"mcpServers": \{\n {4}"kimi": \{\n[^]*\n {4}\}\n {2}\}\n\}\n$/);
+    applyPlan(planUninstall(findAgent('cursor')!, ctx, 'user'), 'S2');
+    expect(read(path)).toBe('{\n  "theme": "dark"\n}\n');
+  });
+
+  it('refuses a servers entry that is not an object, naming it', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.cursor', 'mcp.json');
+    mkdirSync(dirname(path));
+    writeFileSync(path, '{ "mcpServers": [] }');
+    expect(() => install('cursor', ctx)).toThrow(`${path}: "mcpServers" should be an object, not an array, so it was left untouched.`);
+  });
+});
+
+describe('a config that cannot be edited safely is left untouched, saying where and what to do', () => {
+  const untouched = (path: string, text: string) => {
+    expect(read(path)).toBe(text);
+    expect(readdirSync(dirname(path))).toEqual([basename(path)]);
+  };
+
+  it('JSON with comments but a missing comma: the line and column', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.gemini', 'settings.json');
+    mkdirSync(dirname(path));
+    const broken = '{\n  // Gemini CLI settings\n  "theme": "GitHub"\n  "vimMode": true,\n}\n';
+    writeFileSync(path, broken);
+    const message = `${path} line 4, column 3: comma expected, so the file was left untouched. Fix it and run again, or edit the "kimi" entry by hand (install --print shows it).`;
+    expect(() => install('gemini-cli', ctx)).toThrow(message);
+    expect(() => applyPlan(planUninstall(findAgent('gemini-cli')!, ctx, 'user'))).toThrow(message);
+    untouched(path, broken);
+  });
+
+  it('OpenClaw\'s JSON5 with unquoted keys is beyond JSON with comments: refused, not rewritten', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.openclaw', 'openclaw.json');
+    mkdirSync(dirname(path));
+    const json5 = '{\n  agents: { defaults: { workspace: "~/.openclaw/workspace" } },\n}\n';
+    writeFileSync(path, json5);
+    expect(() => install('openclaw', ctx)).toThrow(/openclaw\.json line 2, column 3: .*left untouched/);
+    untouched(path, json5);
+  });
+
+  it('TOML that does not parse: the parser\'s line', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.codex', 'config.toml');
+    mkdirSync(dirname(path));
+    const broken = 'model = "gpt-5-codex"\n\n[mcp_servers.github\ncommand = "npx"\n';
+    writeFileSync(path, broken);
+    expect(() => install('codex', ctx)).toThrow(new RegExp(`^${path.replace(/[.]/g, '\\.')} is not valid TOML \\(line 3, column \\d+: .+\\), so it was left untouched\\. Fix it and run again, or edit the "kimi" entry by hand`));
+    untouched(path, broken);
+  });
+
+  it('codex: our server already written as an inline table is not duplicated', () => {
+    const ctx = context();
+    const path = join(ctx.home, '.codex', 'config.toml');
+    mkdirSync(dirname(path));
+    const inline = '[mcp_servers]\nkimi = { command = "kimi-mcp" }\n';
+    writeFileSync(path, inline);
+    expect(() => install('codex', ctx)).toThrow(/Adding \[mcp_servers\.kimi\] to .*config\.toml would not give valid TOML \(line \d+: .*\); kimi is probably also written another way there \(an inline table or dotted keys\), so the file was left untouched/);
+    expect(() => applyPlan(planUninstall(findAgent('codex')!, ctx, 'user'))).toThrow(/Removing \[mcp_servers\.kimi\] from .* would leave it in place/);
+    untouched(path, inline);
+  });
+
+  it('codex: a TOML edit that would lose or change the user\'s tables is caught before writing', () => {
+    const table = ['mcp_servers', 'kimi'];
+    const entry = { command: 'node' };
+    const before = readToml('model = "o4"\n\n[profiles.fast]\nmodel = "mini"\n', 'config.toml');
+    const ours = '\n[mcp_servers.kimi]\ncommand = "node"\n';
+    expect(() => checkToml('config.toml', before, `model = "o4"\n${ours}`, table, entry)).toThrow(/would lose \[profiles\], \[profiles\.fast\]/);
+    expect(() => checkToml('config.toml', before, `model = "o4"\n\n[profiles.fast]\nmodel = "max"\n${ours}`, table, entry)).toThrow(/would change settings outside it/);
+    expect(() => checkToml('config.toml', before, `model = "o4"\n\n[profiles.fast]\nmodel = "mini"\n${ours}`, table, { command: 'other' })).toThrow(/would not read back as written/);
+    expect(() => checkToml('config.toml', before, `model = "o4"\n\n[profiles.fast]\nmodel = "mini"\n${ours}`, table, entry)).not.toThrow();
+  });
+
+  it('the CLI: VS Code\'s mcp.json with comments installs; a broken one exits 2 and stays as it was', async () => {
+    const home = tempDir('kimi-cli-');
+    const path = join(home, '.config', 'Code', 'User', 'mcp.json');
+    mkdirSync(dirname(path), { recursive: true });
+    const jsonc = '{\n\t// my servers\n\t"servers": {},\n}\n';
+    writeFileSync(path, jsonc);
+    const ok = await runCli(['install', 'vscode'], { HOME: home });
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(read(path)).toMatch(/^\{\n\t\/\/ my servers\n\t"servers": \{\n\t\t"kimi": \{\n/);
+
+    const broken = '{\n\t"servers": {\n\t\t"x": { "command": "x" }\n\t\t"y": {}\n\t}\n}\n';
+    writeFileSync(path, broken);
+    const refused = await runCli(['install', 'vscode'], { HOME: home });
+    const message = `${path} line 4, column 3: comma expected, so the file was left untouched. Fix it and run again, or edit the "kimi" entry by hand (install --print shows it).`;
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(`${message}\n`);
+    expect(read(path)).toBe(broken);
+
+    // --print still shows the entry to add by hand.
+    const printed = await runCli(['install', 'vscode', '--print'], { HOME: home });
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toContain(`  ${message}\n  the entry to add by hand:\n    {\n      "servers": {\n        "kimi": {`);
+    expect(read(path)).toBe(broken);
   });
 });
 

@@ -41,8 +41,8 @@ export interface Agent {
   /** Path of the servers map inside a JSON config. */
   container: string[];
   entry(ctx: InstallContext): Record<string, unknown>;
-  /** Other top-level additions (VS Code's input prompt for the key). */
-  extras?: (ctx: InstallContext) => { key: string; items: Record<string, unknown>[]; match: (item: Record<string, unknown>) => boolean };
+  /** An item in a top-level list beside the servers (VS Code's input prompt for the key); none removes ours. */
+  extras?: (ctx: InstallContext) => { key: string; item?: Record<string, unknown>; match: (item: unknown) => boolean };
   skillDir?(ctx: InstallContext, scope: Scope): string;
   notes(ctx: InstallContext): string[];
 }
@@ -124,8 +124,8 @@ export const AGENTS: Agent[] = [
     entry: (ctx) => ({ type: 'stdio', ...stdio(ctx), env: envBlock(ctx, () => '${input:kimi-api-key}') }),
     extras: (ctx) => ({
       key: 'inputs',
-      items: ctx.keyValue ? [] : [{ type: 'promptString', id: 'kimi-api-key', description: `${ctx.keyVar} for kimi-mcp`, password: true }],
-      match: (item) => item.id === 'kimi-api-key',
+      ...(ctx.keyValue ? {} : { item: { type: 'promptString', id: 'kimi-api-key', description: `${ctx.keyVar} for kimi-mcp`, password: true } }),
+      match: (item) => (item as { id?: unknown } | null)?.id === 'kimi-api-key',
     }),
     notes: () => ['VS Code asks for the key the first time the server starts and stores it securely.'],
   },
