@@ -46,7 +46,7 @@ export interface ChatResult {
   /** The total when the host bills in USD; null for other currencies or unknown prices. */
   cost_usd: number | null;
   request_id: string | null;
-  /** Set when the host sent no usage (a stream that broke): usage and cost are our estimate. */
+  /** Set when the host sent no usage (a stream that broke, or a host that reports none): usage and cost are our estimate. */
   usage_estimated?: boolean;
   /** Continue with this id; absent only when a new conversation produced nothing to keep. */
   conversation_id?: string;
@@ -197,13 +197,18 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
   };
   const nothingGenerated = () => !result.text && !result.reasoning && result.tool_calls.length === 0;
   let chunks = 0;
+  /**
+   * Generated tokens are billed even when the host does not say how many: the stream broke
+   * before its usage chunk, or it sent none. Then usage and cost are our estimate.
+   */
+  const estimateUsage = () => {
+    if (result.usage || (!result.text && !result.reasoning)) return;
+    const reasoningTokens = estimateTextTokens(result.reasoning);
+    price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + reasoningTokens, cached_tokens: 0, reasoning_tokens: reasoningTokens });
+    result.usage_estimated = true;
+  };
   const fail = (kind: FailureKind, message: string, hostFault = false) => {
-    // Generated tokens are billed even when the stream breaks, and the usage chunk is then lost.
-    if (!result.usage && (result.text || result.reasoning)) {
-      const reasoningTokens = estimateTextTokens(result.reasoning);
-      price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + reasoningTokens, cached_tokens: 0, reasoning_tokens: reasoningTokens });
-      result.usage_estimated = true;
-    }
+    estimateUsage();
     return new ChatFailure(kind, message, result, hostFault && nothingGenerated());
   };
   const abortFailure = () =>
@@ -227,6 +232,8 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
         const delay = retryDelay(e, attempt);
         if (delay === null) throw fail('upstream', `${describeFailure(e, call.host)} ${advice(e)}`.trim(), isHostFault(e));
         await options.onEvent?.({ kind: 'retry', attempt: attempt + 1, delayMs: Math.round(delay), reason: describeFailure(e, call.host) });
+        // Our own wait before a retry is not the host going silent.
+        clearTimeout(idle);
         await sleep(delay, upstream.signal);
         if (upstream.signal.aborted) throw abortFailure();
         armIdle();
@@ -271,6 +278,7 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
       throw fail('broken', `The stream ended before the reply was complete (after ${result.text.length} characters, no finish_reason). Retry to get the rest.`, true);
     }
     if (result.usage) price(result, call, result.usage);
+    else estimateUsage();
     return result;
   } finally {
     clearTimeout(idle);
@@ -289,6 +297,7 @@ function advice(error: unknown): string {
   const e = error as ErrorLike;
   if (e?.type === 'exceeded_current_quota_error' || e?.status === 402) return 'Your balance or quota is used up: top up your account, then retry.';
   if (e?.status === 401) return 'Check that the key belongs to this host (Moonshot .ai and .cn keys differ).';
+  if (e?.status === 403) return 'This key is not allowed to use this model or endpoint: check its plan and permissions with the host, or use another model or key.';
   if (e?.status === 404) return 'The host does not know this model ID; see list_models with live: true.';
   if (e?.status === 429) return 'Still rate limited after retries; wait a minute or lower concurrency.';
   if (typeof e?.status === 'number' && e.status >= 500) return 'The host kept failing after retries; try again later or another provider.';

@@ -34,7 +34,32 @@ function cannotServe(ctx: CallContext, provider: ProviderEntry, modelId: string)
   return problem ? `skipped: ${problem}` : undefined;
 }
 
-export async function runChat(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {
+/** Calls still running in this process: a server that is going away lets them store what they have. */
+const running = new Set<Promise<unknown>>();
+
+/**
+ * Resolves once every call running now has ended (after a cancel: its partial turn stored, its
+ * cost in the ledger), or after `ms`. A server shutting down aborts its calls, then waits here.
+ */
+export function callsSettled(ms: number): Promise<void> {
+  if (running.size === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void Promise.allSettled([...running]).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function runChat(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {
+  const call = runChatOnce(ctx, req, options);
+  running.add(call);
+  void call.catch(() => undefined).finally(() => running.delete(call));
+  return call;
+}
+
+async function runChatOnce(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {
   const conversation = await openConversation(ctx.env, req.conversation_id);
   const guard = new SpendingGuard(ctx, options.confirm);
   const hosts = hostsInOrder(ctx, req);

@@ -47,21 +47,48 @@ export function isConnectionError(error: unknown): boolean {
   return sdk !== undefined && error instanceof sdk.APIConnectionError;
 }
 
+const trim = (text: string) => text.replace(/[.\s]*$/, '');
+/** A host's message in a sentence: bounded, since an error body can be a whole page. */
+const clip = (text: string, max = 400) => (text.length > max ? `${text.slice(0, max)}…` : text);
+
+/** The innermost cause's words ("connect ECONNREFUSED 127.0.0.1:9", "other side closed"). */
+function rootCause(error: unknown): string | undefined {
+  let found: { message?: string; code?: string } | undefined;
+  for (let c = (error as { cause?: unknown })?.cause, depth = 0; c && typeof c === 'object' && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    found = c as { message?: string; code?: string };
+  }
+  return found ? trim(found.message || found.code || '') || undefined : undefined;
+}
+
+/** A gateway's HTML error page in place of the host's JSON: its title, or its text. */
+function webPage(body: string): string | undefined {
+  if (!/<(html|!doctype|head|body)\b/i.test(body)) return undefined;
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.trim();
+  return clip(title || body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim(), 120);
+}
+
 /** A short, key-free description of any upstream failure, saying what to do about it. */
 export function describeFailure(error: unknown, host: Host): string {
   const e = error as { status?: number; message?: string; type?: string; requestID?: string | null };
   const where = `${host.provider.title} (${host.baseURL})`;
+  const cause = rootCause(error);
   if (isConnectionError(error)) {
-    return `Could not reach ${where}: ${e.message}. Check the base URL and your network.`;
+    return `Could not reach ${where}: ${trim(e.message ?? '')}${cause ? ` (${cause})` : ''}. Check the base URL and your network.`;
   }
+  // The SDK parses each stream event with JSON.parse: the host sent something else.
+  if (error instanceof SyntaxError) return `${where} sent a stream event that is not valid JSON (${trim(e.message ?? '')}).`;
   if (typeof e?.status === 'number') {
     const type = e.type ? ` ${e.type}` : '';
     const id = e.requestID ? ` (request id ${e.requestID})` : '';
     // The SDK prefixes the status to the host's message ("429 Your account…"); say it once.
-    const message = (e.message ?? '').replace(`${e.status} `, '').replace(/[.\s]*$/, '');
-    return `${where} answered ${e.status}${type}: ${message}${id}.`;
+    const message = trim((e.message ?? '').replace(`${e.status} `, ''));
+    const page = webPage(message);
+    if (page !== undefined) return `${where} answered ${e.status}${type} with a web page ("${page}") instead of an API response, so a proxy or gateway in front of it failed${id}.`;
+    return `${where} answered ${e.status}${type}: ${clip(message)}${id}.`;
   }
-  return `${where} failed: ${(e?.message ?? String(error)).replace(/[.\s]*$/, '')}.`;
+  // undici ends a body whose connection closed with "terminated" (cause: "other side closed").
+  if (e?.message === 'terminated') return `${where} closed the connection mid-reply${cause ? ` (${cause})` : ''}.`;
+  return `${where} failed: ${clip(trim(e?.message ?? String(error)))}${cause ? ` (${cause})` : ''}.`;
 }
 
 export interface LiveModel {

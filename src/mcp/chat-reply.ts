@@ -33,11 +33,11 @@ function prefixWithin(text: string, maxTokens: number): string {
   return text.slice(0, cut);
 }
 
-function footer(r: ChatResult): string {
+function footer(r: ChatResult, failure?: ChatFailure): string {
   const parts = [`${r.model} on ${r.provider}`];
   const about = r.usage_estimated ? '~' : '';
   if (r.usage) parts.push(`${about}${r.usage.prompt_tokens} in (${r.usage.cached_tokens} cached) + ${about}${r.usage.completion_tokens} out tokens`);
-  if (r.cost) parts.push(r.cost.total === null ? 'cost unknown' : `${about}${formatMoney(r.cost.total, r.cost.currency)}${r.usage_estimated ? ' (estimated: the stream broke before the host reported usage)' : ''}`);
+  if (r.cost) parts.push(r.cost.total === null ? 'cost unknown' : `${about}${formatMoney(r.cost.total, r.cost.currency)}${r.usage_estimated ? ` (estimated: ${failure ? 'the stream broke before the host reported usage' : 'the host reported no usage'})` : ''}`);
   if (r.finish_reason) parts.push(`finish ${r.finish_reason}`);
   if (r.conversation_id) parts.push(`conversation_id ${r.conversation_id}`);
   return `— ${parts.join(' · ')}`;
@@ -73,7 +73,7 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
   };
   const lines: string[] = [];
   if (failure) lines.push(failure.message, '', result.text ? `Partial reply (${result.text.length} characters):` : 'No text arrived before the failure.');
-  lines.push(answer);
+  if (answer || !failure) lines.push(answer);
   const links: NonNullable<ToolReply<ChatOutput>['links']> = [];
   if (shortened) {
     const full = result.reasoning ? `${result.text}\n\n---\nReasoning:\n\n${result.reasoning}` : result.text;
@@ -82,7 +82,7 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     links.push({ uri, name: 'full reply', mimeType: 'text/markdown' });
     lines.push('', `[Shortened to fit this client's ${cap}-token result limit: ${answer.length} of ${result.text.length} characters shown. Read ${uri} for all of it.]`);
   }
-  lines.push('', ...aboutTheCall(result), footer(result));
+  lines.push('', ...aboutTheCall(result), footer(result, failure));
   return { text: lines.join('\n'), structured, links, isError: failure !== undefined };
 }
 

@@ -80,7 +80,7 @@ export const chatOutput = z.object({
   cost: costOut.nullable(),
   cost_usd: z.number().nullable(),
   request_id: z.string().nullable(),
-  /** The host sent no usage (a broken stream): usage and cost are our estimate. */
+  /** The host sent no usage (a broken stream, or a host that reports none): usage and cost are our estimate. */
   usage_estimated: z.boolean().optional(),
   /** Set when the text (or reasoning) was shortened to fit the client's result cap. */
   full_text_uri: z.string().optional(),

@@ -6,6 +6,29 @@
  * layout, tool-call deltas, Moonshot error bodies, 429s with and without Retry-After, and
  * scripted faults: mid-stream drops, in-band errors, streams that end early, and stalls.
  * Tests drive it through the real openai SDK; nothing leaves the machine.
+ *
+ * Faults a chat request can be scripted with (Behaviour, one per request, in order):
+ * - any HTTP error: `status` (401, 403, 404, 429, 500, 502, 503…) with `errorType`,
+ *   `errorMessage`, `retryAfter` (the Retry-After header), or a raw non-JSON `errorBody` (a
+ *   gateway's HTML page). Moonshot's own 429 hint goes in the message: "please try again after
+ *   0.01 seconds". Quota: `{ status: 429, errorType: 'exceeded_current_quota_error' }`.
+ *   An unknown model is a real 404: ask for a model not in `models`.
+ * - `stallBeforeHeaders`: the request is read, then nothing is ever sent (not even headers).
+ * - after N content chunks: `resetAfterChunks` (alias `dropAfterChunks`: the socket is
+ *   destroyed), `stallAfterChunks` (nothing more, connection open), `errorAfterChunks` (an
+ *   in-band error event), `endEarlyAfterChunks` (the body ends, no finish_reason),
+ *   `garbageAfterChunks` (non-JSON `data:` lines and raw bytes, then the connection is held
+ *   open, so only a client that gives up on bad data ends the request).
+ * - `noDoneAfterFinish`: finish chunk and usage, then the body ends without `data: [DONE]`.
+ * - `omitUsage`: no usage anywhere (neither in the finishing choice nor in a usage chunk).
+ * Options: `leakKeyInErrors` puts the caller's key in 401 bodies (`true`) or in every error body
+ * (`'all'`: 401s, scripted errors, 404s, in-band error events); `echoKeyInHeader` copies the
+ * caller's Authorization into an `x-debug-auth` header of every error response.
+ *
+ * Bookkeeping for tests: `chats` records what each chat request was sent so far (reasoning and
+ * content, exactly as written), `inFlight(match?)` counts chat requests whose response has
+ * neither ended nor been closed (idle keep-alive sockets do not count), and `scriptFor(match)`
+ * scripts only requests whose last user message contains `match`, so cells can run at once.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -18,6 +41,10 @@ export interface Behaviour {
   errorType?: string;
   errorMessage?: string;
   retryAfter?: string;
+  /** A raw error body instead of Moonshot's JSON (a gateway's HTML page), sent as text/html. */
+  errorBody?: string;
+  /** Read the request, then never answer: no headers, no body, the connection held open. */
+  stallBeforeHeaders?: boolean;
   /** The reply text and reasoning (defaults derive from the prompt). */
   content?: string;
   reasoning?: string;
@@ -32,9 +59,17 @@ export interface Behaviour {
   cachedLayout?: 'top' | 'details' | 'both';
   /** Faults after this many content chunks. */
   dropAfterChunks?: number;
+  /** The same as dropAfterChunks: the socket is reset mid-body. */
+  resetAfterChunks?: number;
   stallAfterChunks?: number;
   errorAfterChunks?: number;
   endEarlyAfterChunks?: number;
+  /** Non-JSON `data:` lines and raw bytes, then the connection is held open. */
+  garbageAfterChunks?: number;
+  /** Finish and usage are sent, then the body ends without `data: [DONE]`. */
+  noDoneAfterFinish?: boolean;
+  /** No usage anywhere in the stream (or in a non-streamed reply). */
+  omitUsage?: boolean;
 }
 
 export interface SimulatorOptions {
@@ -42,8 +77,10 @@ export interface SimulatorOptions {
   models?: string[];
   /** Token count the estimate endpoint answers. */
   tokenCount?: number;
-  /** Echo the caller's key in 401 messages, as a careless host might. */
-  leakKeyInErrors?: boolean;
+  /** Echo the caller's key in 401 messages, as a careless host might; 'all': in every error body. */
+  leakKeyInErrors?: boolean | 'all';
+  /** Copy the caller's Authorization header into `x-debug-auth` on every error response. */
+  echoKeyInHeader?: boolean;
   /** What every chat request does when nothing was scripted for it. */
   defaultBehaviour?: Behaviour;
 }
@@ -61,12 +98,35 @@ export interface StreamEvent {
   at: number;
 }
 
+/** One chat request as the simulator saw and answered it. */
+export interface ChatLog {
+  requestId: string;
+  /** When the request arrived (ms since the epoch). */
+  at: number;
+  /** The last user message's text ('' until the body has been read). */
+  prompt: string;
+  /** The HTTP status answered; undefined while no headers were sent. */
+  status?: number;
+  /** Reasoning and content written to the client so far, exactly as sent. */
+  reasoning: string;
+  content: string;
+  /** The response ended or its connection closed. */
+  done: boolean;
+}
+
 export interface Simulator {
   baseURL: string;
   requests: RequestLog[];
   streams: StreamEvent[];
+  chats: ChatLog[];
   /** Queue behaviours for the next chat requests, one each, in order. */
   script(...behaviours: Behaviour[]): void;
+  /** Queue behaviours for the next chat requests whose last user message contains `match`. */
+  scriptFor(match: string, ...behaviours: Behaviour[]): void;
+  /** Chat requests (whose prompt contains `match`, if given) not yet ended or closed. */
+  inFlight(match?: string): number;
+  /** The chat requests whose prompt contains `match`, in arrival order. */
+  chatsFor(match: string): ChatLog[];
   close(): Promise<void>;
 }
 
@@ -139,20 +199,48 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const requests: RequestLog[] = [];
   const streams: StreamEvent[] = [];
   const queue: Behaviour[] = [];
+  const keyed = new Map<string, Behaviour[]>();
+  const chats: ChatLog[] = [];
   let counter = 0;
 
-  async function chat(res: ServerResponse, body: Record<string, unknown>): Promise<void> {
-    const requestId = `req-sim-${++counter}`;
+  function nextBehaviour(prompt: string): Behaviour {
+    for (const [match, queued] of keyed) {
+      if (prompt.includes(match) && queued.length) return queued.shift()!;
+    }
+    return queue.shift() ?? options.defaultBehaviour ?? {};
+  }
+
+  /** What a careless host adds to an error: the key in the body, the Authorization in a header. */
+  function leaks(auth: string): { suffix: string; headers: Record<string, string> } {
+    return {
+      suffix: options.leakKeyInErrors === 'all' ? ` (request made with key ${auth.replace(/^Bearer /, '')})` : '',
+      headers: options.echoKeyInHeader ? { 'x-debug-auth': auth } : {},
+    };
+  }
+
+  async function chat(res: ServerResponse, body: Record<string, unknown>, log: ChatLog, auth: string): Promise<void> {
+    const requestId = log.requestId;
     const idHeader = { 'x-request-id': requestId };
-    const b = queue.shift() ?? options.defaultBehaviour ?? {};
+    const b = nextBehaviour(log.prompt);
+    const leak = leaks(auth);
+    if (b.stallBeforeHeaders) return; // the request stays open until the client gives up
     if (b.status) {
-      const headers: Record<string, string> = { ...idHeader };
+      log.status = b.status;
+      const headers: Record<string, string> = { ...idHeader, ...leak.headers };
       if (b.retryAfter !== undefined) headers['retry-after'] = b.retryAfter;
-      moonshotError(res, b.status, b.errorType ?? 'server_error', b.errorMessage ?? 'simulated failure', headers);
+      if (b.errorBody !== undefined) {
+        res.writeHead(b.status, { 'content-type': 'text/html', ...headers });
+        res.end(b.errorBody + leak.suffix);
+        return;
+      }
+      moonshotError(res, b.status, b.errorType ?? 'server_error', (b.errorMessage ?? 'simulated failure') + leak.suffix, headers);
       return;
     }
     const invalid = validate(body, models);
-    if (invalid) return moonshotError(res, invalid[0], invalid[1], invalid[2], idHeader);
+    if (invalid) {
+      log.status = invalid[0];
+      return moonshotError(res, invalid[0], invalid[1], invalid[2] + leak.suffix, { ...idHeader, ...leak.headers });
+    }
 
     const model = String(body.model);
     const messages = body.messages as Message[];
@@ -180,10 +268,14 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       const message: Record<string, unknown> = { role: 'assistant', content };
       if (reasoning) message.reasoning_content = reasoning;
       if (b.toolCalls) message.tool_calls = b.toolCalls.map((t, i) => ({ index: i, id: `${t.name}_${i}`, type: 'function', function: t }));
-      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: finish }], usage }, idHeader);
+      log.status = 200;
+      log.reasoning = reasoning;
+      log.content = content;
+      sendJson(res, 200, { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: finish }], ...(b.omitUsage ? {} : { usage }) }, idHeader);
       return;
     }
 
+    log.status = 200;
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', ...idHeader });
     streams.push({ requestId, kind: 'opened', at: Date.now() });
     let finished = false;
@@ -202,17 +294,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     for (const piece of chunkText(reasoning, 12)) {
       if (!open()) return;
       event([{ index: 0, delta: { reasoning_content: piece }, finish_reason: null }]);
+      log.reasoning += piece;
       if (delay) await pause(delay);
     }
     const pieces = chunkText(content, b.chunkSize ?? 8);
+    const resetAfter = b.resetAfterChunks ?? b.dropAfterChunks;
     for (let i = 0; i < pieces.length; i++) {
       if (!open()) return;
-      if (i === b.dropAfterChunks) {
+      if (i === resetAfter) {
         await pause(30); // let what was written reach the client, then cut the connection
         return void res.socket?.destroy();
       }
       if (i === b.errorAfterChunks) {
-        res.write(`data: ${JSON.stringify({ error: { type: 'engine_overloaded_error', message: 'The engine is currently overloaded, please try again later' } })}\n\n`);
+        res.write(`data: ${JSON.stringify({ error: { type: 'engine_overloaded_error', message: `The engine is currently overloaded, please try again later${leak.suffix}` } })}\n\n`);
         finished = true;
         return void res.end();
       }
@@ -220,8 +314,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
         finished = true;
         return void res.end();
       }
+      if (i === b.garbageAfterChunks) {
+        res.write('data: {"id": "chatcmpl-broken", "choices": [{"delta": {"content": "never\n\n');
+        res.write(Buffer.from([0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x32, 0x4a, 0xc3, 0x28, 0x0a, 0x0a]));
+        res.write('data: <html>upstream proxy error</html>\n\n');
+        return; // and hold the connection open: only a client that gives up ends it
+      }
       if (i === b.stallAfterChunks) return; // keep the connection open and send nothing more
       event([{ index: 0, delta: { content: pieces[i] }, finish_reason: null }]);
+      log.content += pieces[i];
       if (delay) await pause(delay);
     }
     for (const [index, call] of (b.toolCalls ?? []).entries()) {
@@ -229,25 +330,36 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       for (const piece of chunkText(call.arguments, 10)) event([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
     }
     // Moonshot: usage inside the finishing choice; with include_usage, one more chunk with choices: [].
-    event([{ index: 0, delta: {}, finish_reason: finish, usage }]);
-    if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage) event([], { usage });
-    res.write('data: [DONE]\n\n');
+    event([{ index: 0, delta: {}, finish_reason: finish, ...(b.omitUsage ? {} : { usage }) }]);
+    if ((body.stream_options as { include_usage?: boolean } | undefined)?.include_usage && !b.omitUsage) event([], { usage });
+    if (!b.noDoneAfterFinish) res.write('data: [DONE]\n\n');
     finished = true;
     streams.push({ requestId, kind: 'completed', at: Date.now() });
     res.end();
   }
 
   const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    let log: ChatLog | undefined;
+    if (req.method === 'POST' && path === '/v1/chat/completions') {
+      const entry: ChatLog = { requestId: `req-sim-${++counter}`, at: Date.now(), prompt: '', reasoning: '', content: '', done: false };
+      log = entry;
+      chats.push(entry);
+      const settle = () => void (entry.done = true);
+      res.once('finish', settle);
+      res.once('close', settle);
+    }
     void (async () => {
       const body = await readBody(req);
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
       requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      if (log) log.prompt = lastUserText(Array.isArray(body?.messages) ? (body.messages as Message[]) : []);
       const auth = req.headers.authorization ?? '';
       if (auth !== `Bearer ${options.apiKey}`) {
         const shown = options.leakKeyInErrors ? ` ${auth.replace(/^Bearer /, '')}` : '';
-        return moonshotError(res, 401, 'incorrect_api_key_error', `Incorrect API key provided:${shown}`);
+        if (log) log.status = 401;
+        return moonshotError(res, 401, 'incorrect_api_key_error', `Incorrect API key provided:${shown}`, leaks(auth).headers);
       }
-      if (req.method === 'POST' && path === '/v1/chat/completions') return chat(res, body ?? {});
+      if (log) return chat(res, body ?? {}, log, auth);
       if (req.method === 'GET' && path === '/v1/models') {
         return sendJson(res, 200, {
           object: 'list',
@@ -271,7 +383,11 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
     streams,
+    chats,
     script: (...behaviours) => queue.push(...behaviours),
+    scriptFor: (match, ...behaviours) => keyed.set(match, [...(keyed.get(match) ?? []), ...behaviours]),
+    inFlight: (match) => chats.filter((c) => !c.done && (match === undefined || c.prompt.includes(match))).length,
+    chatsFor: (match) => chats.filter((c) => c.prompt.includes(match)),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

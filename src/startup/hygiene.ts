@@ -3,6 +3,18 @@ import { log } from '../log.js';
 
 let guarded = false;
 
+/**
+ * How the full server leaves when the client has gone (its calls store what they have first).
+ * On `process`, not in this module: the launcher and the server bundle each hold a copy of it.
+ */
+const CLIENT_GONE = Symbol.for('kimi-mcp.client-gone');
+type ClientGone = (why: string) => void;
+const gone = process as unknown as { [CLIENT_GONE]?: ClientGone };
+
+export function onClientGone(handler: ClientGone): void {
+  gone[CLIENT_GONE] = handler;
+}
+
 export function guardStdio(): void {
   if (guarded) return;
   guarded = true;
@@ -12,7 +24,7 @@ export function guardStdio(): void {
   process.on('unhandledRejection', (e) => log('unhandled rejection:', e));
   // The client went away: nothing left to serve.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
+    if (e.code === 'EPIPE') return gone[CLIENT_GONE] ? gone[CLIENT_GONE]('stdout closed (EPIPE)') : process.exit(0);
     log('stdout error:', e);
   });
 }
