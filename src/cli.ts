@@ -70,7 +70,7 @@ function stdioServer(): Promise<void> {
     distDir: bundleDir(import.meta.url),
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, output) => (await import('./mcp/stdio.js')).runStdioServer(env, output),
+    startFull: async (env, input, output) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output),
   });
 }
 
@@ -86,7 +86,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (extra.length) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}. Quote the prompt: kimi-mcp chat "…"`);
 
   const { cliContext } = await import('./cli/context.js');
-  const cli = cliContext();
+  const cli = await cliContext();
   switch (command) {
     case 'install':
     case 'uninstall': {

@@ -75,13 +75,14 @@ function runRaw(env: NodeJS.ProcessEnv, input: string, endStdin = true): Promise
 
 describe('stdio hygiene', () => {
 
-  it('writes only JSON-RPC to stdout, survives a garbage line and exits when stdin ends', async () => {
+  it('writes only JSON-RPC to stdout, answers a garbage line with a parse error and exits when stdin ends', async () => {
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
     const list = { jsonrpc: '2.0', id: 2, method: 'tools/list' };
     const { code, stdout, stderr } = await runRaw({ OPENAI_LOG: 'debug' }, `${JSON.stringify(init)}\nthis is not json\n${JSON.stringify(list)}\n`);
     expect(code).toBe(0);
-    const lines = stdout.trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { id: number }).id)).toEqual([1, 2]);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number | null; error?: { code: number } });
+    expect(lines.map((m) => m.id)).toEqual([1, null, 2]);
+    expect(lines[1]!.error?.code).toBe(-32700);
     expect(stderr).toMatch(/stdin/);
   });
 

@@ -25,9 +25,10 @@ else {
     distDir: __dirname,
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, output) => {
+    startFull: async (env, input, output) => {
       const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
-      await runStdioServer(env, output);
+      await runStdioServer(env, input, output);
     },
+    onFatal: fail,
   }).catch(fail);
 }

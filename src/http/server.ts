@@ -7,16 +7,18 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Catalog } from '../catalog/load.js';
 import type { Env } from '../kimi/config.js';
 import { UsageError } from '../kimi/errors.js';
 import { log } from '../log.js';
 import { createServer as createMcpServer } from '../mcp/server.js';
+import { MAX_MESSAGE_BYTES } from '../startup/jsonrpc.js';
 
 export const MCP_PATH = '/mcp';
-/** Same ceiling as the stdio transport's buffer: a 256K-token prompt is about 1 MB. */
-export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Same ceiling as over stdio: a 256K-token prompt is about 1 MB. */
+export const MAX_BODY_BYTES = MAX_MESSAGE_BYTES;
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 export interface HttpOptions {
@@ -38,9 +40,19 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }
 
+const errorBody = (message: string) => JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+
 function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+  res.end(errorBody(message));
+}
+
+/** Requests Node's parser refuses (bad request line, headers too large) get a JSON-RPC body too, not a bare status. */
+function refuseUnparsable(e: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || e.code === 'ECONNRESET') return void socket.destroy();
+  const [status, text] = e.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : e.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+  const body = errorBody(`${text}: the HTTP request could not be read (${e.code ?? e.message})`);
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -68,7 +80,14 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (new URL(req.url ?? '/', 'http://x').pathname !== MCP_PATH) return reply(res, 404, `Not found; the MCP endpoint is ${MCP_PATH}`);
+    // Answered here rather than by Node, so that the answer is JSON-RPC like every other.
+    if (!req.headers.host) return reply(res, 400, 'Missing Host header (HTTP/1.1 requires one)');
+    if (!/^(\[[\da-f:.]+\]|[a-z\d._-]+)(:\d{1,5})?$/i.test(req.headers.host)) return reply(res, 400, `Invalid Host header "${req.headers.host.slice(0, 100)}"`);
+    // The URL the SDK's request adapter will build; one it cannot build is the client's mistake, not a 500.
+    const target = req.url ?? '/';
+    const base = `http://${req.headers.host}`;
+    if (!URL.canParse(target, base) || (!/^https?:\/\//i.test(target) && !URL.canParse(`${base}${target}`))) return reply(res, 400, `Malformed request target or Host header`);
+    if (new URL(target, base).pathname !== MCP_PATH) return reply(res, 404, `Not found; the MCP endpoint is ${MCP_PATH}`);
     const refusal = originAllowed(req);
     if (refusal) return reply(res, 403, refusal);
     if (options.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
@@ -96,12 +115,13 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
     if (!transport.sessionId) await server.close();
   }
 
-  const http = createServer((req, res) => {
+  const http = createServer({ requireHostHeader: false }, (req, res) => {
     handle(req, res).catch((e: unknown) => {
       log('http request failed:', e);
       if (!res.headersSent) reply(res, 500, 'Internal error');
     });
   });
+  http.on('clientError', refuseUnparsable);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => resolve());

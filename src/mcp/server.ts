@@ -6,6 +6,7 @@ import { pruneConversations } from '../kimi/conversation.js';
 import type { Env } from '../kimi/config.js';
 import { log } from '../log.js';
 import { registerConversations } from './conversation-resource.js';
+import { guardInbound } from './inbound.js';
 import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
 import { clientRoots } from './roots.js';
@@ -37,5 +38,8 @@ export function createServer(catalog: Catalog, env: Env): McpServer {
   registerConversations(server, env);
   registerUsage(server, env);
   server.server.onerror = (e) => log('protocol error:', e.message);
+  // Whatever the transport: requests with wrong params get -32602 naming the field, not -32603.
+  const connect = server.connect.bind(server);
+  server.connect = (transport) => (guardInbound(transport), connect(transport));
   return server;
 }

@@ -2,72 +2,141 @@
  * The full stdio server. Process hygiene (stdout for JSON-RPC only, logged rejections, EPIPE)
  * is set up by src/startup before this loads; here the process exits when the client goes away
  * (stdin end/close, SIGTERM), which the 1.x SDK transport does not do by itself.
+ *
+ * The transport is ours rather than the SDK's StdioServerTransport, which drops a line that is no
+ * valid message without a word (the client waits forever), closes for good on a line over its
+ * buffer, and ignores a last line that has no newline. Here every line is answered as the
+ * JSON-RPC spec says (src/startup/jsonrpc.ts, shared with the fast path), and requests already
+ * received are answered before the process exits.
  */
-import type { Writable } from 'node:stream';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { loadCatalog } from '../catalog/load.js';
 import { log } from '../log.js';
-import { guardStdio } from '../startup/hygiene.js';
+import { callsSettled } from '../kimi/run-chat.js';
+import { guardStdio, onClientGone } from '../startup/hygiene.js';
+import { classify, errorMessage, LineSplitter, oversizeAnswer } from '../startup/jsonrpc.js';
+import type { ErrorAnswer, Id, Line } from '../startup/jsonrpc.js';
 import { bundleDir, requireSkillRoot } from '../startup/snapshot.js';
 import { createServer, onProcessStart } from './server.js';
 
 /** How long requests already received may take to finish after the client closes stdin. */
 const DRAIN_MS = 5_000;
+/** How long calls cut off by the shutdown may take to store their partial turn and cost. */
+const SETTLE_MS = 1_000;
 
-/**
- * Counts requests that have no answer yet, so that closing stdin right after the last request
- * (a piped session) still gets its answers. Cancelled requests are never answered, so they
- * stop counting too.
- */
-function trackPending(transport: StdioServerTransport): { idle: () => Promise<void> } {
-  const pending = new Set<string | number>();
-  let wake: (() => void) | undefined;
-  const dispatch = transport.onmessage!;
-  transport.onmessage = (message: JSONRPCMessage) => {
-    if ('method' in message && 'id' in message) pending.add(message.id);
-    if ('method' in message && message.method === 'notifications/cancelled') pending.delete((message.params as { requestId: string | number }).requestId);
-    dispatch(message);
+/** Newline-delimited JSON-RPC on a pair of streams, answering every line it cannot pass on. */
+export class StdioLineTransport implements Transport {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  /** The input ended, after its last line was passed on. */
+  onend?: () => void;
+
+  private readonly lines = new LineSplitter();
+  /** Requests without an answer yet; cancelled ones are never answered, so they stop counting. */
+  private readonly pending = new Set<Id>();
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly output: Writable,
+  ) {}
+
+  start(): Promise<void> {
+    this.input.on('data', this.onData);
+    this.input.on('end', this.onEnd);
+    this.input.on('close', this.onEnd);
+    this.input.on('error', this.onError);
+    return Promise.resolve();
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    this.lines.push(chunk);
+    for (let line = this.lines.next(); line; line = this.lines.next()) this.receive(line);
   };
-  const send = transport.send.bind(transport);
-  transport.send = async (message: JSONRPCMessage) => {
-    await send(message);
-    if ('id' in message && message.id !== undefined && !('method' in message) && pending.delete(message.id) && pending.size === 0) wake?.();
+
+  private readonly onEnd = () => {
+    if (this.ended) return;
+    this.ended = true;
+    const last = this.lines.end();
+    if (last) this.receive(last);
+    this.onend?.();
   };
-  return {
-    idle: () =>
-      pending.size === 0
-        ? Promise.resolve()
-        : new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, DRAIN_MS).unref();
-          }),
-  };
+
+  private readonly onError = (e: Error) => this.onerror?.(e);
+
+  private answer(a: ErrorAnswer): void {
+    void this.send(errorMessage(a) as JSONRPCMessage);
+  }
+
+  private receive(line: Line): void {
+    if ('oversize' in line) return this.answer(oversizeAnswer(line));
+    const inbound = classify(line.bytes);
+    if (inbound.kind === 'blank') return;
+    if (inbound.kind === 'invalid') {
+      log(inbound.problem);
+      return inbound.answers.forEach((a) => this.answer(a));
+    }
+    const message = inbound.message as JSONRPCMessage;
+    if ('method' in message && 'id' in message) this.pending.add(message.id);
+    if ('method' in message && message.method === 'notifications/cancelled') this.settle((message.params as { requestId?: Id } | undefined)?.requestId);
+    this.onmessage?.(message);
+  }
+
+  private settle(id: Id | undefined): void {
+    if (id !== undefined && this.pending.delete(id) && this.pending.size === 0) this.wake?.();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const json = `${JSON.stringify(message)}\n`;
+    if (!('method' in message) && 'id' in message) this.settle(message.id ?? undefined);
+    return new Promise((resolve) => {
+      if (this.output.write(json)) resolve();
+      else this.output.once('drain', resolve);
+    });
+  }
+
+  close(): Promise<void> {
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
+    this.input.off('close', this.onEnd);
+    this.input.off('error', this.onError);
+    this.onclose?.();
+    return Promise.resolve();
+  }
+
+  /** Resolves once every request received so far is answered, or after `ms`. */
+  idle(ms = DRAIN_MS): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      setTimeout(resolve, ms).unref();
+    });
+  }
 }
 
-export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, output: Writable = process.stdout): Promise<void> {
+export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout): Promise<void> {
   guardStdio();
   const catalog = loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url)));
   onProcessStart(catalog, env);
   const server = createServer(catalog, env);
-  const transport = new StdioServerTransport(process.stdin, output);
+  const transport = new StdioLineTransport(input, output);
   let closing = false;
-  let requests: { idle: () => Promise<void> } | undefined;
   const shutdown = (why: string, drain: boolean) => {
     if (closing) return;
     closing = true;
     log(`shutting down: ${why}`);
-    void (drain && requests ? requests.idle() : Promise.resolve())
+    void (drain ? transport.idle() : Promise.resolve())
       .then(() => server.close())
-      .finally(() => process.exit(0));
+      .then(() => callsSettled(SETTLE_MS))
+      .finally(() => output.write('', () => process.exit(0)));
   };
-  process.stdin.on('end', () => shutdown('stdin ended', true));
-  process.stdin.on('close', () => shutdown('stdin closed', true));
+  transport.onend = () => shutdown('stdin ended', true);
+  onClientGone((why) => shutdown(why, false));
   process.on('SIGTERM', () => shutdown('SIGTERM', false));
   process.on('SIGINT', () => shutdown('SIGINT', false));
   await server.connect(transport);
-  requests = trackPending(transport);
-  // After a hand-over from the fast path stdin is explicitly paused, and a new 'data' listener
-  // does not restart a paused stream.
-  process.stdin.resume();
 }

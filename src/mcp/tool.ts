@@ -66,9 +66,16 @@ export function toolDefinition(tool: KimiTool): Tool {
   };
 }
 
+/** A union's "Invalid input" says nothing; what each accepted form wanted does. */
+function issueText(issue: z.core.$ZodIssue): string {
+  if (issue.code !== 'invalid_union' || !issue.errors.length) return issue.message;
+  const forms = issue.errors.map((branch) => branch.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message.replace(/^Invalid input: /, '')}`).join(', '));
+  return `matches none of its forms (${forms.join(' | ')})`;
+}
+
 /** "field: problem" for each zod issue, so the agent can fix its call in one go. */
 export function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'arguments'}: ${i.message}`).join('; ');
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'arguments'}: ${issueText(i)}`).join('; ');
 }
 
 /** Edit distance, for "did you mean": a misspelt argument is usually one or two keystrokes off. */

@@ -2,41 +2,74 @@
  * Agents start us often and wait for initialize and tools/list. With a valid start-up snapshot
  * those (and ping) are answered at once, without loading the SDK; the first other request hands
  * the stream to the full server, replaying initialize so it knows the client, and dropping its
- * second answer to it. Anything unexpected simply takes the full path.
+ * second answer to it. Lines that are no JSON-RPC request get the same error the full server
+ * gives them (src/startup/jsonrpc.ts), without a hand-over; anything else unexpected simply takes
+ * the full path.
  */
-import { Writable } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { log } from '../log.js';
 import { guardStdio } from './hygiene.js';
+import { classify, errorMessage, isId, LineSplitter, oversizeAnswer } from './jsonrpc.js';
+import type { Id, JsonObject, Line } from './jsonrpc.js';
 import { readSnapshot } from './snapshot.js';
 import type { StartupSnapshot } from './snapshot.js';
 import { version } from '../version.js';
 
-type Id = string | number;
-interface Message {
-  jsonrpc?: string;
-  id?: Id;
-  method?: string;
-  params?: { protocolVersion?: string };
+/** Loads and runs the full server on these streams; injected, so this module stays small wherever it is bundled. */
+export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable) => Promise<void>;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optional = (o: JsonObject, key: string, test: (v: unknown) => boolean) => !(key in o) || test(o[key]);
+const isString = (v: unknown) => typeof v === 'string';
+/** Nested objects all the way down (the shape of most capabilities), with these boolean leaves. */
+const objectsDown = (v: unknown, booleans: readonly string[] = []): boolean =>
+  isObject(v) && Object.entries(v).every(([k, x]) => (booleans.includes(k) ? typeof x === 'boolean' : objectsDown(x, booleans)));
+const KNOWN_CAPABILITIES = ['experimental', 'sampling', 'elicitation', 'roots', 'tasks'];
+
+/** `_meta` of a request, when it holds nothing the fast path would have to act on or check (a progress token at most). */
+const plainMeta = (params: JsonObject) => optional(params, '_meta', (m) => isObject(m) && Object.keys(m).every((k) => k === 'progressToken') && optional(m, 'progressToken', isId));
+
+/**
+ * Params the fast answers are sure the full server accepts as well; anything it is not sure of
+ * takes the full path, which validates with the SDK's own schemas and words the error.
+ */
+function paramsOk(method: string, params: unknown): boolean {
+  if (method !== 'initialize') {
+    if (params === undefined) return true;
+    const keys = method === 'tools/list' ? ['_meta', 'cursor'] : ['_meta'];
+    return isObject(params) && Object.keys(params).every((k) => keys.includes(k)) && plainMeta(params) && optional(params, 'cursor', isString);
+  }
+  if (!isObject(params) || !plainMeta(params) || typeof params.protocolVersion !== 'string') return false;
+  const { capabilities, clientInfo } = params;
+  return (
+    isObject(clientInfo) &&
+    isString(clientInfo.name) &&
+    isString(clientInfo.version) &&
+    ['title', 'websiteUrl', 'description'].every((k) => optional(clientInfo, k, isString)) &&
+    !('icons' in clientInfo) &&
+    isObject(capabilities) &&
+    Object.entries(capabilities).every(([k, v]) => !KNOWN_CAPABILITIES.includes(k) || objectsDown(v, ['listChanged', 'applyDefaults']))
+  );
 }
 
-/** Loads and runs the full server; injected, so this module stays small wherever it is bundled. */
-export type StartFullServer = (env: NodeJS.ProcessEnv, output?: Writable) => Promise<void>;
-
 /** Fast answers; false for anything the full server must handle. */
-function answer(message: Message, snapshot: StartupSnapshot, output: NodeJS.WritableStream): boolean {
-  if (message.jsonrpc !== '2.0' || message.id === undefined) return false;
-  const reply = (id: Id, result: unknown) => output.write(`${JSON.stringify({ jsonrpc: '2.0', id, result })}\n`);
+function answer(message: JsonObject, snapshot: StartupSnapshot, write: (m: JsonObject) => void): boolean {
+  const id = message.id;
+  if (!isId(id) || typeof message.method !== 'string' || !paramsOk(message.method, message.params)) return false;
+  const reply = (result: unknown) => write({ jsonrpc: '2.0', id, result });
   switch (message.method) {
     case 'initialize': {
-      const asked = message.params?.protocolVersion ?? '';
+      const asked = (message.params as { protocolVersion: string }).protocolVersion;
       const protocolVersion = snapshot.protocolVersions.includes(asked) ? asked : snapshot.latestProtocolVersion;
-      reply(message.id, { protocolVersion, ...snapshot.initialize });
+      reply({ protocolVersion, ...snapshot.initialize });
       return true;
     }
     case 'ping':
-      reply(message.id, {});
+      reply({});
       return true;
     case 'tools/list':
-      reply(message.id, { tools: snapshot.tools });
+      reply({ tools: snapshot.tools });
       return true;
     default:
       return false;
@@ -44,12 +77,16 @@ function answer(message: Message, snapshot: StartupSnapshot, output: NodeJS.Writ
 }
 
 /** The protocol output for the full server, minus its answers to requests already answered. */
-function withoutAnswersTo(answered: Set<Id>, output: NodeJS.WritableStream): Writable {
+function withoutAnswersTo(answered: Id[], output: NodeJS.WritableStream): Writable {
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
-      if (answered.size > 0) {
-        const message = JSON.parse(chunk.toString('utf8')) as Message & { result?: unknown };
-        if (message.id !== undefined && answered.delete(message.id)) return done();
+      if (answered.length > 0) {
+        const message = JSON.parse(chunk.toString('utf8')) as JsonObject;
+        const at = 'method' in message ? -1 : answered.indexOf(message.id as Id);
+        if (at >= 0) {
+          answered.splice(at, 1);
+          return done();
+        }
       }
       output.write(chunk, () => done());
     },
@@ -62,51 +99,83 @@ export interface StdioOptions {
   distDir: string;
   /** The protocol streams: the process's stdin and stdout. */
   input: NodeJS.ReadStream;
-  output: NodeJS.WritableStream;
+  output: NodeJS.WritableStream & Writable;
   startFull: StartFullServer;
+  /** The full server failed to start after a hand-over. */
+  onFatal?: (e: unknown) => void;
 }
 
-export async function serveStdio({ env, distDir, input, output, startFull }: StdioOptions): Promise<void> {
+export async function serveStdio({ env, distDir, input, output, startFull, onFatal }: StdioOptions): Promise<void> {
   guardStdio();
   const snapshot = readSnapshot(env, version, distDir);
-  if (!snapshot) return startFull(env);
+  if (!snapshot) return startFull(env, input, output);
 
   const replay: Buffer[] = [];
-  const answered = new Set<Id>();
-  let pending = Buffer.alloc(0);
-  const exit = () => process.exit(0);
+  /** Requests the fast path answered that the full server will answer again (replayed initialize). */
+  const answered: Id[] = [];
+  const lines = new LineSplitter();
+  const write = (m: JsonObject) => output.write(`${JSON.stringify(m)}\n`);
+  const newline = Buffer.from('\n');
 
-  const handOver = (rest: Buffer) => {
+  /** The full server takes the input from `line` on: a stream of its own, so that input which already ended can be handed over too. */
+  const handOver = (line: Buffer, ended: boolean) => {
     input.off('data', onData);
-    input.off('end', exit);
-    input.off('close', exit);
-    input.pause();
-    input.unshift(Buffer.concat([...replay, rest]));
-    void startFull(env, withoutAnswersTo(answered, output));
+    input.off('end', onEnd);
+    input.off('close', onEnd);
+    const stream = new PassThrough();
+    stream.write(Buffer.concat([...replay, line, newline, lines.rest()]));
+    if (ended) stream.end();
+    else {
+      input.pipe(stream);
+      input.once('close', () => stream.writableEnded || stream.end());
+    }
+    startFull(env, stream, withoutAnswersTo(answered, output)).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
   };
 
-  function onData(chunk: Buffer): void {
-    pending = Buffer.concat([pending, chunk]);
-    for (let newline = pending.indexOf(10); newline >= 0; newline = pending.indexOf(10)) {
-      const line = pending.subarray(0, newline + 1);
-      let message: Message | undefined;
-      try {
-        message = JSON.parse(line.toString('utf8')) as Message;
-      } catch {
-        message = undefined;
-      }
-      if (message?.method === 'notifications/initialized') replay.push(Buffer.from(line));
-      else if (message && answer(message, snapshot!, output)) {
-        if (message.method === 'initialize') {
-          replay.push(Buffer.from(line));
-          answered.add(message.id!);
-        }
-      } else return handOver(pending);
-      pending = pending.subarray(newline + 1);
+  /** Handles one line; false once it handed the input over. */
+  function receive(line: Line, ended: boolean): boolean {
+    if ('oversize' in line) {
+      write(errorMessage(oversizeAnswer(line)));
+      return true;
     }
+    const inbound = classify(line.bytes);
+    if (inbound.kind === 'blank') return true;
+    if (inbound.kind === 'invalid') {
+      log(inbound.problem);
+      inbound.answers.forEach((a) => write(errorMessage(a)));
+      return true;
+    }
+    const message = inbound.message;
+    if (message.method === 'notifications/initialized' && !('id' in message)) replay.push(Buffer.concat([line.bytes, newline]));
+    else if (answer(message, snapshot!, write)) {
+      if (message.method === 'initialize') {
+        replay.push(Buffer.concat([line.bytes, newline]));
+        answered.push(message.id as Id);
+      }
+    } else {
+      handOver(line.bytes, ended);
+      return false;
+    }
+    return true;
+  }
+
+  function onData(chunk: Buffer): void {
+    lines.push(chunk);
+    for (let line = lines.next(); line; line = lines.next()) if (!receive(line, false)) return;
+  }
+
+  /** The client closed stdin: answer the last, unterminated line too, then exit once stdout is written. */
+  function onEnd(): void {
+    input.off('end', onEnd);
+    input.off('close', onEnd);
+    input.off('data', onData);
+    const last = lines.end();
+    if (last && !receive(last, true)) return;
+    log('shutting down: stdin ended');
+    output.write('', () => process.exit(0));
   }
 
   input.on('data', onData);
-  input.on('end', exit);
-  input.on('close', exit);
+  input.on('end', onEnd);
+  input.on('close', onEnd);
 }

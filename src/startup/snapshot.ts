@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CatalogError } from '../catalog/error.js';
+import type { Catalog } from '../catalog/load.js';
 import { findSkillRoot, referenceFiles, SKILL_FILE } from '../catalog/files.js';
 
 export const SNAPSHOT_FILE = 'startup-snapshot.json';
@@ -20,6 +21,8 @@ export interface StartupSnapshot {
   protocolVersions: string[];
   initialize: Record<string, unknown>;
   tools: unknown[];
+  /** The catalog as validated at build time (its root is where the skill is at run time). */
+  catalog?: Omit<Catalog, 'root'>;
 }
 
 /** Fingerprint of everything the catalog is built from. */

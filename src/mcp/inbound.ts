@@ -1,0 +1,70 @@
+/**
+ * Checks a message against the MCP schema of its method before the SDK dispatches it. The 1.x
+ * SDK parses params inside the handler, so a request with wrong params (tools/call with a
+ * numeric name, say) comes back as -32603 Internal error carrying a zod dump; here it is -32602
+ * Invalid params naming each field. A notification with wrong params is dropped with a log line
+ * (notifications are never answered). Used by both transports.
+ */
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import {
+  ClientNotificationSchema,
+  ClientRequestSchema,
+  ErrorCode,
+  JSONRPCNotificationSchema,
+  JSONRPCRequestSchema,
+  JSONRPCResponseSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type * as z from 'zod';
+import { log } from '../log.js';
+
+type Schema = z.ZodType<unknown>;
+const byMethod = (options: readonly { shape: { method: { value: unknown } } }[]) =>
+  new Map(options.map((s) => [s.shape.method.value as string, s as unknown as Schema]));
+const requests = byMethod(ClientRequestSchema.options);
+const notifications = byMethod(ClientNotificationSchema.options);
+
+const clip = (s: string, n = 120) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+function describe(error: z.ZodError): string {
+  const issues = error.issues.slice(0, 5).map((i) => `${i.path.length ? i.path.join('.') : 'message'}: ${clip(i.message)}`);
+  return issues.join('; ') + (error.issues.length > 5 ? `; and ${error.issues.length - 5} more` : '');
+}
+
+/** What is wrong with a message's params by MCP's schema, or undefined if nothing (or the method is not MCP's). */
+export function paramsProblem(message: JSONRPCMessage): string | undefined {
+  const kind = !('method' in message) ? JSONRPCResponseSchema : 'id' in message ? JSONRPCRequestSchema : JSONRPCNotificationSchema;
+  const whole = kind.safeParse(message);
+  if (!whole.success) return describe(whole.error);
+  if (!('method' in message)) return undefined;
+  const schema = ('id' in message ? requests : notifications).get(message.method);
+  const checked = schema?.safeParse({ method: message.method, params: message.params });
+  if (checked && !checked.success) return describe(checked.error);
+  // Parsing copies arguments into fresh objects, where "__proto__" would set the prototype (and
+  // smuggle inherited values past the unknown-argument check) instead of being refused.
+  const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
+  if (message.method === 'tools/call' && typeof args === 'object' && args !== null && Object.hasOwn(args, '__proto__')) {
+    return 'params.arguments: "__proto__" is no argument of any tool; remove it';
+  }
+  // The SDK parses resource URIs with new URL() in its handler: a bad one would be an internal error.
+  const uri = (message.params as { uri?: unknown } | undefined)?.uri;
+  if (typeof uri === 'string' && message.method.startsWith('resources/') && !URL.canParse(uri)) return `params.uri: ${JSON.stringify(clip(uri, 60))} is not a URI; resources/list shows the ones there are`;
+  return undefined;
+}
+
+/** Installs the check on a transport before a server connects to it (the SDK sets onmessage, then starts the transport). */
+export function guardInbound(transport: Transport): void {
+  const start = transport.start.bind(transport);
+  transport.start = () => {
+    const dispatch = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      const problem = paramsProblem(message);
+      if (problem === undefined) return dispatch?.(message, extra);
+      if ('method' in message && 'id' in message) {
+        const error = { jsonrpc: '2.0' as const, id: message.id, error: { code: ErrorCode.InvalidParams, message: `Invalid params for ${clip(message.method, 60)}: ${problem}` } };
+        void transport.send(error, { relatedRequestId: message.id }).catch((e: unknown) => log('could not send an error:', e));
+      } else log(`ignored a ${'method' in message ? `${clip(message.method, 60)} notification` : 'response'}: ${problem}`);
+    };
+    return start();
+  };
+}
