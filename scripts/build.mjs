@@ -64,10 +64,22 @@ function recordFirstAnswers() {
 
 const [init, list] = await recordFirstAnswers();
 const { protocolVersion, ...initialize } = init.result;
-// The fingerprint comes from the same code the server checks it with (src/startup/snapshot.ts).
-const helper = await build({ entryPoints: ['src/startup/snapshot.ts'], bundle: true, format: 'esm', platform: 'node', write: false, logLevel: 'warning' });
-const { skillHash } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);
+// The fingerprint and the validated catalog come from the same code the server uses
+// (src/startup/snapshot.ts, src/catalog/load.ts), so a skill that fails validation fails the build.
+const helper = await build({
+  stdin: { contents: "export { skillHash } from './src/startup/snapshot.ts'; export { loadCatalog } from './src/catalog/load.ts';", resolveDir: '.', loader: 'ts' },
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  write: false,
+  logLevel: 'warning',
+  // gray-matter is CommonJS and requires Node built-ins.
+  banner: { js: "import{createRequire}from'node:module';const require=createRequire(process.cwd()+'/');" },
+});
+const { skillHash, loadCatalog } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);
+// The root is where the skill sits at run time, so it is left out here and set when read.
+const { root: _buildRoot, ...catalog } = loadCatalog('.');
 writeFileSync(
   'dist/startup-snapshot.json',
-  `${JSON.stringify({ version, skillHash: skillHash('.'), latestProtocolVersion: protocolVersion, protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, initialize, tools: list.result.tools })}\n`,
+  `${JSON.stringify({ version, skillHash: skillHash('.'), latestProtocolVersion: protocolVersion, protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, initialize, tools: list.result.tools, catalog })}\n`,
 );

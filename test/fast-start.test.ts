@@ -41,4 +41,24 @@ describe('fast start', () => {
     const chat = (list!.result!.tools as { name: string; inputSchema: { properties: { model: { enum: string[] } } } }[]).find((t) => t.name === 'kimi_chat')!;
     expect(chat.inputSchema.properties.model.enum).toContain('kimi-k2.9');
   });
+
+  it('never serves the build-time catalog once a skill file changed: an edited price shows at once, a broken edit fails loudly', async () => {
+    const dir = copySkill();
+    const runapi = join(dir, 'skill/references/providers/runapi.md');
+    const text = readFileSync(runapi, 'utf8');
+    writeFileSync(runapi, text.replace('input: 0.48', 'input: 0.50'));
+    const args = [CLI, 'cost', '--model', 'kimi-k2.6', '--input-tokens', '1000000', '--json'];
+    const env = { PATH: process.env.PATH, KIMI_MCP_SKILL_DIR: dir };
+    const shell = await runProcess(process.execPath, args, { env });
+    expect(JSON.parse(shell.stdout)).toMatchObject({ cost: { input: 0.5 } });
+    const [, server] = await session(initialize() + initialized + line({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 1_000_000 } } }), { KIMI_MCP_SKILL_DIR: dir });
+    expect((server!.result as { structuredContent: { cost: { input: number } } }).structuredContent.cost.input).toBe(0.5);
+    // The shipped skill, unchanged, is answered from the snapshot with the shipped price.
+    expect(JSON.parse((await runProcess(process.execPath, args.slice(0, -1).concat('--json'), { env: { PATH: process.env.PATH } })).stdout)).toMatchObject({ cost: { input: 0.48 } });
+
+    writeFileSync(runapi, text.replace('input: 0.48', 'input: cheap'));
+    const broken = await runProcess(process.execPath, args, { env });
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toMatch(/skill\/references\/providers\/runapi\.md.*models\.kimi-k2\.6\.price\.input/s);
+  });
 });

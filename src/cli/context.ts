@@ -1,9 +1,9 @@
 /** What every CLI command needs: the catalog, settings from the environment, output streams. */
-import { loadCatalog } from '../catalog/load.js';
+import { currentCatalog } from '../catalog/current.js';
 import type { Catalog } from '../catalog/load.js';
 import { resolveSettings } from '../kimi/config.js';
 import type { Env, Settings } from '../kimi/config.js';
-import { bundleDir, requireSkillRoot } from '../startup/snapshot.js';
+import { bundleDir } from '../startup/snapshot.js';
 
 export interface CliContext {
   catalog: Catalog;
@@ -13,8 +13,8 @@ export interface CliContext {
   err: (text: string) => void;
 }
 
-export function cliContext(env: Env = process.env): CliContext {
-  const catalog = loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url)));
+export async function cliContext(env: Env = process.env): Promise<CliContext> {
+  const catalog = await currentCatalog(env, bundleDir(import.meta.url));
   return {
     catalog,
     settings: resolveSettings(catalog, env),
