@@ -42,6 +42,32 @@ function postWithHost(url: string, host: string, body: string): Promise<{ status
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
 
+describe('HTTP sessions a client abandons', () => {
+  it('are closed once idle, never while a call or an event stream is open in them', async () => {
+    const server = await startHttpServer({ host: '127.0.0.1', port: 0, catalog, env: serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }), sessionIdleMs: 300 });
+    try {
+      const transport = new StreamableHTTPClientTransport(new URL(server.url));
+      const client = new Client({ name: 'vanishing', version: '0.0.0' });
+      await client.connect(transport);
+      const id = transport.sessionId!;
+      // A call that lasts longer than the idle limit, and then a pause while the client's
+      // event stream stays open: the session is in use throughout.
+      sim.script({ content: 'slow answer', chunkSize: 2, delayMs: 100 });
+      expect((await client.callTool({ name: 'kimi_chat', arguments: { prompt: 'slow', thinking: false } })).isError).toBeFalsy();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect((await client.listTools()).tools).toHaveLength(4);
+      // The client goes away without DELETE (its sockets close): the session is closed once idle.
+      await client.close();
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      const ping = await post(server.url, JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'ping' }), { 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25' });
+      expect(ping.status).toBe(404);
+      expect(await ping.text()).toMatch(/Session not found \(it may have been idle too long\); initialize a new one/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('serve over Streamable HTTP on loopback', () => {
   let server: RunningHttpServer;
   beforeAll(async () => {

@@ -2,19 +2,23 @@
 import { startHttpServer } from '../http/server.js';
 import { onProcessStart } from '../mcp/server.js';
 import { UsageError } from '../kimi/errors.js';
+import { callsSettled } from '../kimi/run-chat.js';
 import type { CliContext } from './context.js';
 
 const DEFAULT_PORT = 3917;
 const DEFAULT_HOST = '127.0.0.1';
+/** How long calls cancelled by a shutdown may take to store what they have (as over stdio). */
+const SETTLE_MS = 1_000;
 
 export async function runServe(cli: CliContext, options: { port?: string; host?: string }): Promise<number | undefined> {
   const port = options.port === undefined ? DEFAULT_PORT : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port takes a port number, not "${options.port}".`);
   const token = cli.env.KIMI_MCP_HTTP_TOKEN?.trim() || undefined;
-  const server = await startHttpServer({ host: options.host ?? DEFAULT_HOST, port, catalog: cli.catalog, env: cli.env, ...(token ? { token } : {}) });
+  const server = await startHttpServer({ host: options.host ?? DEFAULT_HOST, port, catalog: cli.catalog, env: cli.env, sessionIdleMs: cli.settings.sessionIdleMs, ...(token ? { token } : {}) });
   onProcessStart(cli.catalog, cli.env);
   cli.err(`kimi-mcp serving MCP over Streamable HTTP at ${server.url}${token ? ' (bearer token required)' : ''}\n`);
-  const stop = () => void server.close().then(() => process.exit(0));
+  // Closing the sessions cancels their calls; each then stores its partial turn and cost.
+  const stop = () => void server.close().then(() => callsSettled(SETTLE_MS)).then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return undefined;

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Catalog } from '../catalog/load.js';
+import { DEFAULT_SESSION_IDLE_MS } from '../kimi/config.js';
 import type { Env } from '../kimi/config.js';
 import { UsageError } from '../kimi/errors.js';
 import { log } from '../log.js';
@@ -29,6 +30,15 @@ export interface HttpOptions {
   /** Bearer token every request must carry; required for a non-loopback bind. */
   token?: string;
   maxBodyBytes?: number;
+  /** A session with nothing in flight for this long is closed (its client may re-initialize). */
+  sessionIdleMs?: number;
+}
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  /** Requests (and open event streams) still running; a session in use is never closed. */
+  open: number;
+  lastUsed: number;
 }
 
 export interface RunningHttpServer {
@@ -66,8 +76,27 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
   if (!loopback && !options.token) {
     throw new UsageError(`Serving on ${options.host} exposes your Kimi key to the network: set KIMI_MCP_HTTP_TOKEN to a long random secret (clients send it as "Authorization: Bearer <token>"), or bind to 127.0.0.1.`);
   }
-  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  const sessions = new Map<string, Session>();
   let port = options.port;
+  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const session of sessions.values()) {
+      if (session.open === 0 && now - session.lastUsed > idleMs) void session.transport.close();
+    }
+  }, Math.min(60_000, Math.max(100, idleMs / 2)));
+  sweep.unref();
+
+  /** Serves a request within its session, counting it as open until its response ends. */
+  function within(session: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    session.open++;
+    session.lastUsed = Date.now();
+    res.once('close', () => {
+      session.open--;
+      session.lastUsed = Date.now();
+    });
+    return session.transport.handleRequest(req, res);
+  }
 
   /** DNS rebinding: a browser page may reach a loopback port only under a foreign Host/Origin. */
   function originAllowed(req: IncomingMessage): string | undefined {
@@ -95,15 +124,15 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
     }
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId === 'string') {
-      const transport = sessions.get(sessionId);
-      if (!transport) return reply(res, 404, 'Session not found; initialize a new one');
-      return transport.handleRequest(req, res);
+      const session = sessions.get(sessionId);
+      if (!session) return reply(res, 404, 'Session not found (it may have been idle too long); initialize a new one');
+      return within(session, req, res);
     }
     // No session yet: only an initialize request can start one; the transport refuses others.
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: options.maxBodyBytes ?? MAX_BODY_BYTES,
-      onsessioninitialized: (id) => void sessions.set(id, transport),
+      onsessioninitialized: (id) => void sessions.set(id, { transport, open: 1, lastUsed: Date.now() }),
     });
     const server = createMcpServer(options.catalog, options.env);
     transport.onclose = () => {
@@ -111,6 +140,14 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
       void server.close();
     };
     await server.connect(transport);
+    // The initialize request counts as open (see onsessioninitialized) until its response ends.
+    res.once('close', () => {
+      const session = transport.sessionId ? sessions.get(transport.sessionId) : undefined;
+      if (session) {
+        session.open--;
+        session.lastUsed = Date.now();
+      }
+    });
     await transport.handleRequest(req, res);
     if (!transport.sessionId) await server.close();
   }
@@ -131,7 +168,8 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
   return {
     url: `http://${shownHost}:${port}${MCP_PATH}`,
     close: async () => {
-      await Promise.all([...sessions.values()].map((t) => t.close()));
+      clearInterval(sweep);
+      await Promise.all([...sessions.values()].map((s) => s.transport.close()));
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
     },

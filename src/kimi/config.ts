@@ -39,6 +39,8 @@ export interface Settings {
   /** Conversations untouched for longer are removed at start-up; 0 keeps them (KIMI_MCP_KEEP_DAYS). */
   keepDays: number;
   spending: SpendingLimits;
+  /** serve --http closes a session idle this long (KIMI_MCP_SESSION_IDLE_MS). */
+  sessionIdleMs: number;
   /** Hosts to try, in order, when the chosen one fails before any text (KIMI_FALLBACK). */
   fallback: ProviderEntry[];
   /** Bad values found in the environment; the server still starts and reports them per call. */
@@ -75,6 +77,8 @@ function numberIn(raw: string): number | undefined {
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_RESULT_TOKENS = 25_000;
 const DEFAULT_KEEP_DAYS = 30;
+/** Clients that vanish without DELETE would otherwise keep their HTTP session (and its server) forever. */
+export const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
 
 function wholeNumber(env: Env, name: string, fallback: number, problems: string[], allowZero = false): number {
   const raw = readVar(env, name).value;
@@ -151,9 +155,10 @@ export function resolveSettings(catalog: Catalog, env: Env): Settings {
   const maxResultTokens = wholeNumber(env, 'MAX_MCP_OUTPUT_TOKENS', DEFAULT_MAX_RESULT_TOKENS, problems);
   const maxFileBytes = wholeNumber(env, 'KIMI_MCP_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, problems);
   const keepDays = wholeNumber(env, 'KIMI_MCP_KEEP_DAYS', DEFAULT_KEEP_DAYS, problems, true);
+  const sessionIdleMs = wholeNumber(env, 'KIMI_MCP_SESSION_IDLE_MS', DEFAULT_SESSION_IDLE_MS, problems);
   const spending = spendingLimits(env, problems);
   const fallback = fallbackHosts(catalog, env, problems);
-  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, spending, fallback, problems };
+  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, spending, sessionIdleMs, fallback, problems };
 }
 
 /** Resolves the base URL and key of one host from the environment. */
