@@ -30,6 +30,16 @@ await build({
   // CommonJS dependencies (gray-matter) need a real `require` inside an ES module.
   banner: { js: "import{createRequire as __kimiRequire}from'node:module';const require=__kimiRequire(import.meta.url);" },
 });
+// The offline tool calls of the start-up path: one CommonJS file, as every module file costs a
+// read at start and the launcher can require it without starting the ES module loader. What they never reach (the openai SDK, the glob libraries behind `files`) stays out: the
+// call path imports those lazily, and offline calls hand such work to the full server.
+const neverOffline = {
+  name: 'never-offline',
+  setup(b) {
+    b.onResolve({ filter: /^openai$|\/files\/index\.js$/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
+  },
+};
+await build({ ...common, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', format: 'cjs', plugins: [neverOffline] });
 // The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
 await build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
 writeFileSync('dist/package.json', '{"type":"commonjs"}\n');
@@ -79,7 +89,9 @@ const helper = await build({
 const { skillHash, loadCatalog } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);
 // The root is where the skill sits at run time, so it is left out here and set when read.
 const { root: _buildRoot, ...catalog } = loadCatalog('.');
+const hash = skillHash('.');
 writeFileSync(
   'dist/startup-snapshot.json',
-  `${JSON.stringify({ version, skillHash: skillHash('.'), latestProtocolVersion: protocolVersion, protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, initialize, tools: list.result.tools, catalog })}\n`,
+  `${JSON.stringify({ version, skillHash: hash, latestProtocolVersion: protocolVersion, protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, initialize, tools: list.result.tools })}\n`,
 );
+writeFileSync('dist/catalog-snapshot.json', `${JSON.stringify({ version, skillHash: hash, catalog })}\n`);

@@ -71,6 +71,7 @@ function stdioServer(): Promise<void> {
     input: process.stdin,
     output: process.stdout,
     startFull: async (env, input, output) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output),
+    loadOffline: () => import('./startup/offline.js'),
   });
 }
 

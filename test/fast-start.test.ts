@@ -33,6 +33,35 @@ describe('fast start', () => {
     expect((answers[2]!.result as { structuredContent: { cost: { total: number } } }).structuredContent.cost.total).toBe(2.48);
   });
 
+  it('answers offline tool calls itself, exactly as the full server does, and hands the rest over', async () => {
+    const calls: [string, unknown][] = [
+      ['list_models', {}],
+      ['list_models', { provider: 'openrouter' }],
+      ['list_models', { provider: 'azure' }],
+      ['estimate_cost', { input_tokens: 1_000_000, output_tokens: 1_000_000 }],
+      ['estimate_cost', { text: 'Review this diff for race conditions.', output_tokens: 500, model: 'kimi-k3' }],
+      ['estimate_cost', { model: 'kimi-k2.6', provider: 'moonshot-cn', input_tokens: 1_000_000, cached_tokens: 10 }],
+      ['estimate_cost', { model: 'kimi-k3', provider: 'openrouter', input_tokens: 10 }],
+      ['estimate_cost', {}],
+      // Handed over: a bad value, an unknown argument, a live check.
+      ['estimate_cost', { input_tokens: -1 }],
+      ['estimate_cost', { ouput_tokens: 5, input_tokens: 1 }],
+      ['list_models', { live: true }],
+    ];
+    const input = initialize() + initialized + calls.map(([name, args], i) => line({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name, arguments: args } })).join('');
+    // An unknown KIMI_PROVIDER makes the full server log a configuration problem when it starts.
+    const env = { PATH: process.env.PATH, KIMI_PROVIDER: 'nowhere' };
+    const offlineOnly = await runProcess(process.execPath, [CLI], { env, input: initialize() + initialized + calls.slice(0, 8).map(([name, args], i) => line({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name, arguments: args } })).join('') });
+    expect(offlineOnly.stderr).not.toMatch(/configuration:/);
+    const fast = await session(input, { KIMI_PROVIDER: 'nowhere' });
+    const full = await session(input, { KIMI_PROVIDER: 'nowhere', KIMI_MCP_FAST_START: '0' });
+    const byId = (answers: { id?: number }[]) => answers.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+    expect(byId(fast)).toEqual(byId(full));
+    expect(fast).toHaveLength(calls.length + 1);
+    const offlineAnswers = offlineOnly.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number });
+    expect(byId(offlineAnswers)).toEqual(byId(full).slice(0, 9));
+  });
+
   it('takes the full path when the skill files changed since the build', async () => {
     const dir = copySkill();
     const k26 = readFileSync(join(dir, 'skill/references/models/kimi-k2.6.md'), 'utf8');

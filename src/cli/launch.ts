@@ -29,6 +29,8 @@ else {
       const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
       await runStdioServer(env, input, output);
     },
+    // CommonJS, so requiring it does not start the ES module loader.
+    loadOffline: async () => require(join(__dirname, 'offline.js')) as typeof import('../startup/offline.js'),
     onFatal: fail,
   }).catch(fail);
 }

@@ -1,10 +1,14 @@
 /**
- * What a call did besides answering, in short lines for the agent (tool result) or the shell
- * (stderr): files sent and skipped, turns left out, hosts tried, the budget, notes.
+ * Results in words, for the agent (tool result text) or the shell: what a call did besides
+ * answering (files sent and skipped, turns left out, hosts tried, the budget, notes), an
+ * estimate, the model list. Free of zod and the SDK: the start-up path renders with it too.
  */
+import type { ModelView } from './catalog-view.js';
 import type { ChatResult } from './chat.js';
 import { formatMoney } from './cost.js';
+import type { Estimate } from './estimate.js';
 import type { SentFile, SkippedFile } from './files/index.js';
+import type { ModelList } from './list-models.js';
 
 const NAMED = 10;
 
@@ -30,4 +34,31 @@ export function aboutTheCall(r: ChatResult): string[] {
   if (r.attempts?.some((a) => a.error)) lines.push(`Hosts tried: ${r.attempts.map((a) => `${a.provider} (${a.error ?? 'answered'})`).join('; ')}`);
   if (r.budget) lines.push(`Budget: ${formatMoney(r.budget.spent_usd, 'USD')} of ${formatMoney(r.budget.limit_usd, 'USD')} spent ${r.budget.period === 'day' ? 'today' : 'this month'}.`);
   return [...lines, ...(r.notes ?? [])];
+}
+
+export function estimateText(e: Estimate): string {
+  const money = (v: number | null) => formatMoney(v, e.cost.currency);
+  return [
+    `${e.model} on ${e.provider}: ${e.input_tokens} input (${e.cached_tokens} cached, ${e.counted_by}) + ${e.output_tokens} output tokens`,
+    `cost ${money(e.cost.total)} = input ${money(e.cost.input)} + cached ${money(e.cost.cached)} + output ${money(e.cost.output)}`,
+    `price source: ${e.price.source}, as of ${e.price.as_of}`,
+    ...fileLines(e.files, e.skipped_files),
+    ...e.notes,
+  ].join('\n');
+}
+
+function priceLine(h: ModelView['hosts'][number]): string {
+  const p = h.price;
+  const parts = [p.input, p.cached_input, p.output].map((v) => (v === 'unknown' ? '?' : formatMoney(v, p.currency)));
+  const listed = h.listed === undefined ? '' : h.listed ? ' [live: listed]' : ' [live: NOT listed]';
+  return `${h.provider} ${parts.join('/')}${listed}`;
+}
+
+export function modelListText(list: ModelList): string {
+  const lines = list.models.map((m) => {
+    const thinking = m.thinking.switchable ? `thinking ${m.thinking.default} (switchable)` : 'always thinks';
+    return `${m.id}: ${m.context_window} ctx, ${m.max_output} max out, ${m.modalities.join('+')}, ${thinking}; ${m.hosts.map(priceLine).join('; ')}`;
+  });
+  if (list.live) lines.push(list.live.error ? `live check of ${list.live.provider} failed: ${list.live.error}` : `live ${list.live.provider} Kimi IDs: ${list.live.kimi_ids.join(', ') || 'none'}`);
+  return `Prices per 1M tokens, input/cached/output.\n${lines.join('\n')}`;
 }

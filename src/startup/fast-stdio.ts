@@ -1,6 +1,8 @@
 /**
  * Agents start us often and wait for initialize and tools/list. With a valid start-up snapshot
- * those (and ping) are answered at once, without loading the SDK; the first other request hands
+ * those (and ping) are answered at once, without loading the SDK; so are the offline tool calls
+ * (list_models, estimate_cost) whose arguments src/startup/offline.ts is sure of, with a small
+ * bundle of the call path loaded on the first one. The first other request hands
  * the stream to the full server, replaying initialize so it knows the client, and dropping its
  * second answer to it. Lines that are no JSON-RPC request get the same error the full server
  * gives them (src/startup/jsonrpc.ts), without a hand-over; anything else unexpected simply takes
@@ -12,7 +14,8 @@ import { log } from '../log.js';
 import { guardStdio } from './hygiene.js';
 import { classify, errorMessage, isId, LineSplitter, oversizeAnswer } from './jsonrpc.js';
 import type { Id, JsonObject, Line } from './jsonrpc.js';
-import { readSnapshot } from './snapshot.js';
+import type { offlineCall } from './offline.js';
+import { readSnapshot, skillRootFor } from './snapshot.js';
 import type { StartupSnapshot } from './snapshot.js';
 import { version } from '../version.js';
 
@@ -51,6 +54,14 @@ function paramsOk(method: string, params: unknown): boolean {
     isObject(capabilities) &&
     Object.entries(capabilities).every(([k, v]) => !KNOWN_CAPABILITIES.includes(k) || objectsDown(v, ['listChanged', 'applyDefaults']))
   );
+}
+
+/** `tools/call` params the offline path may take: a tool name, arguments, a progress token at most. */
+function offlineCallParams(message: JsonObject): { name: string; arguments?: unknown } | undefined {
+  const params = message.params;
+  if (message.method !== 'tools/call' || !isId(message.id) || !isObject(params) || !isString(params.name) || !plainMeta(params)) return undefined;
+  if (!Object.keys(params).every((k) => ['name', 'arguments', '_meta'].includes(k))) return undefined;
+  return params as { name: string; arguments?: unknown };
 }
 
 /** Fast answers; false for anything the full server must handle. */
@@ -101,11 +112,13 @@ export interface StdioOptions {
   input: NodeJS.ReadStream;
   output: NodeJS.WritableStream & Writable;
   startFull: StartFullServer;
+  /** Loads the offline call path (src/startup/offline.ts); without it every tool call is handed over. */
+  loadOffline?: () => Promise<{ offlineCall: typeof offlineCall }>;
   /** The full server failed to start after a hand-over. */
   onFatal?: (e: unknown) => void;
 }
 
-export async function serveStdio({ env, distDir, input, output, startFull, onFatal }: StdioOptions): Promise<void> {
+export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, onFatal }: StdioOptions): Promise<void> {
   guardStdio();
   const snapshot = readSnapshot(env, version, distDir);
   if (!snapshot) return startFull(env, input, output);
@@ -116,6 +129,10 @@ export async function serveStdio({ env, distDir, input, output, startFull, onFat
   const lines = new LineSplitter();
   const write = (m: JsonObject) => output.write(`${JSON.stringify(m)}\n`);
   const newline = Buffer.from('\n');
+  const skillRoot = skillRootFor(env, distDir);
+  /** An offline call is being answered: later lines wait in the splitter, in order. */
+  let busy = false;
+  let inputEnded = false;
 
   /** The full server takes the input from `line` on: a stream of its own, so that input which already ended can be handed over too. */
   const handOver = (line: Buffer, ended: boolean) => {
@@ -132,7 +149,22 @@ export async function serveStdio({ env, distDir, input, output, startFull, onFat
     startFull(env, stream, withoutAnswersTo(answered, output)).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
   };
 
-  /** Handles one line; false once it handed the input over. */
+  /** Answers an offline call, or hands it (and all after it) over; then carries on with the input. */
+  function callOffline(message: JsonObject, params: { name: string; arguments?: unknown }, line: Buffer): void {
+    busy = true;
+    void loadOffline!()
+      .then((offline) => offline.offlineCall(snapshot!, distDir, skillRoot!, env, params.name, params.arguments))
+      .catch((e: unknown) => void log('offline call failed, so the full server takes it:', e))
+      .then((result) => {
+        busy = false;
+        if (!result) return handOver(line, inputEnded);
+        write({ jsonrpc: '2.0', id: message.id, result });
+        if (inputEnded) finish();
+        else drain();
+      });
+  }
+
+  /** Handles one line; false once it handed the input over or is waiting on an offline call. */
   function receive(line: Line, ended: boolean): boolean {
     if ('oversize' in line) {
       write(errorMessage(oversizeAnswer(line)));
@@ -146,6 +178,11 @@ export async function serveStdio({ env, distDir, input, output, startFull, onFat
       return true;
     }
     const message = inbound.message;
+    const offlineParams = loadOffline && skillRoot ? offlineCallParams(message) : undefined;
+    if (offlineParams) {
+      callOffline(message, offlineParams, line.bytes);
+      return false;
+    }
     if (message.method === 'notifications/initialized' && !('id' in message)) replay.push(Buffer.concat([line.bytes, newline]));
     else if (answer(message, snapshot!, write)) {
       if (message.method === 'initialize') {
@@ -159,20 +196,32 @@ export async function serveStdio({ env, distDir, input, output, startFull, onFat
     return true;
   }
 
-  function onData(chunk: Buffer): void {
-    lines.push(chunk);
-    for (let line = lines.next(); line; line = lines.next()) if (!receive(line, false)) return;
+  /** Handles the complete lines so far; false once the input was handed over or waits on a call. */
+  function drain(): boolean {
+    for (let line = lines.next(); line; line = lines.next()) if (!receive(line, inputEnded)) return false;
+    return true;
   }
 
-  /** The client closed stdin: answer the last, unterminated line too, then exit once stdout is written. */
-  function onEnd(): void {
-    input.off('end', onEnd);
-    input.off('close', onEnd);
-    input.off('data', onData);
+  function onData(chunk: Buffer): void {
+    lines.push(chunk);
+    if (!busy) drain();
+  }
+
+  /** The client closed stdin: answer what is left, the last unterminated line too, then exit once stdout is written. */
+  function finish(): void {
+    if (!drain()) return;
     const last = lines.end();
     if (last && !receive(last, true)) return;
     log('shutting down: stdin ended');
     output.write('', () => process.exit(0));
+  }
+
+  function onEnd(): void {
+    input.off('end', onEnd);
+    input.off('close', onEnd);
+    input.off('data', onData);
+    inputEnded = true;
+    if (!busy) finish();
   }
 
   input.on('data', onData);

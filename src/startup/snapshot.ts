@@ -21,8 +21,16 @@ export interface StartupSnapshot {
   protocolVersions: string[];
   initialize: Record<string, unknown>;
   tools: unknown[];
-  /** The catalog as validated at build time (its root is where the skill is at run time). */
-  catalog?: Omit<Catalog, 'root'>;
+}
+
+/** The catalog as validated at build time, in a file of its own: read only by what needs it. */
+export const CATALOG_SNAPSHOT_FILE = 'catalog-snapshot.json';
+
+export interface CatalogSnapshot {
+  version: string;
+  skillHash: string;
+  /** Its root is where the skill is at run time, so it is not stored. */
+  catalog: Omit<Catalog, 'root'>;
 }
 
 /** Fingerprint of everything the catalog is built from. */
@@ -64,5 +72,16 @@ export function readSnapshot(env: NodeJS.ProcessEnv, version: string, distDir: s
     return snapshot;
   } catch {
     return undefined; // no snapshot (a development build): the full path is always correct
+  }
+}
+
+/** The build-time catalog if it was made from skill files with this fingerprint; otherwise undefined. */
+export function readCatalogSnapshot(env: NodeJS.ProcessEnv, version: string, distDir: string, hash: string): CatalogSnapshot['catalog'] | undefined {
+  if (env.KIMI_MCP_FAST_START === '0') return undefined;
+  try {
+    const stored = JSON.parse(readFileSync(join(distDir, CATALOG_SNAPSHOT_FILE), 'utf8')) as CatalogSnapshot;
+    return stored.version === version && stored.skillHash === hash ? stored.catalog : undefined;
+  } catch {
+    return undefined; // a development build without one: the skill is loaded and validated
   }
 }

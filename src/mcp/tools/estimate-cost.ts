@@ -1,7 +1,6 @@
 import * as z from 'zod';
-import { formatMoney } from '../../kimi/cost.js';
 import { estimateCost } from '../../kimi/estimate.js';
-import { fileLines } from '../../kimi/summary.js';
+import { estimateText } from '../../kimi/summary.js';
 import { defineTool } from '../tool.js';
 import type { ToolContext } from '../tool.js';
 import { chatMessages, costOut, filesArg, modelArg, priceOut, providerArg, sentFilesOut, skippedFilesOut } from '../schemas.js';
@@ -40,14 +39,6 @@ export const estimateCostTool = (ctx: ToolContext) =>
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     async handle(args, call) {
       const e = await estimateCost(ctx, args, { signal: call.signal, roots: call.roots });
-      const money = (v: number | null) => formatMoney(v, e.cost.currency);
-      const text = [
-        `${e.model} on ${e.provider}: ${e.input_tokens} input (${e.cached_tokens} cached, ${e.counted_by}) + ${e.output_tokens} output tokens`,
-        `cost ${money(e.cost.total)} = input ${money(e.cost.input)} + cached ${money(e.cost.cached)} + output ${money(e.cost.output)}`,
-        `price source: ${e.price.source}, as of ${e.price.as_of}`,
-        ...fileLines(e.files, e.skipped_files),
-        ...e.notes,
-      ].join('\n');
-      return { text, structured: e };
+      return { text: estimateText(e), structured: e };
     },
   });

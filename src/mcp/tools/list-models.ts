@@ -1,17 +1,9 @@
 import * as z from 'zod';
 import { listModels } from '../../kimi/list-models.js';
-import type { ModelView } from '../../kimi/catalog-view.js';
-import { formatMoney } from '../../kimi/cost.js';
+import { modelListText } from '../../kimi/summary.js';
 import { defineTool } from '../tool.js';
 import type { ToolContext } from '../tool.js';
 import { priceOut, providerArg } from '../schemas.js';
-
-function priceLine(h: ModelView['hosts'][number]): string {
-  const p = h.price;
-  const parts = [p.input, p.cached_input, p.output].map((v) => (v === 'unknown' ? '?' : formatMoney(v, p.currency)));
-  const listed = h.listed === undefined ? '' : h.listed ? ' [live: listed]' : ' [live: NOT listed]';
-  return `${h.provider} ${parts.join('/')}${listed}`;
-}
 
 export const listModelsTool = (ctx: ToolContext) =>
   defineTool({
@@ -39,11 +31,6 @@ export const listModelsTool = (ctx: ToolContext) =>
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
     async handle(args, call) {
       const list = await listModels(ctx, args, call.signal);
-      const lines = list.models.map((m) => {
-        const thinking = m.thinking.switchable ? `thinking ${m.thinking.default} (switchable)` : 'always thinks';
-        return `${m.id}: ${m.context_window} ctx, ${m.max_output} max out, ${m.modalities.join('+')}, ${thinking}; ${m.hosts.map(priceLine).join('; ')}`;
-      });
-      if (list.live) lines.push(list.live.error ? `live check of ${list.live.provider} failed: ${list.live.error}` : `live ${list.live.provider} Kimi IDs: ${list.live.kimi_ids.join(', ') || 'none'}`);
-      return { text: `Prices per 1M tokens, input/cached/output.\n${lines.join('\n')}`, structured: list };
+      return { text: modelListText(list), structured: list };
     },
   });
