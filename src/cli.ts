@@ -70,7 +70,7 @@ function stdioServer(): Promise<void> {
     distDir: bundleDir(import.meta.url),
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output),
+    startFull: async (env, input, output, configurationReported) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output, configurationReported),
     loadOffline: () => import('./startup/offline.js'),
   });
 }

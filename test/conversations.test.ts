@@ -152,7 +152,8 @@ describe('conversations', () => {
     utimesSync(join(stateDir, 'conversations', `${old}.jsonl`), tenDaysAgo, tenDaysAgo);
     const server = await spawnServer({ KIMI_MCP_KEEP_DAYS: '7' });
     try {
-      await server.callTool({ name: 'list_models', arguments: {} });
+      // Any request beyond the start-up path's own starts the full server, which prunes.
+      await server.listResources();
       await expect.poll(() => existsSync(join(stateDir, 'conversations', `${old}.jsonl`))).toBe(false);
       expect(readFileSync(join(stateDir, 'conversations', `${fresh}.jsonl`), 'utf8')).toContain('"y"');
     } finally {

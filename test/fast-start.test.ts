@@ -1,8 +1,9 @@
 /** The fast start path must answer exactly as the full server does, and step aside when it can't. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runProcess } from './helpers/process.js';
+import { ROOT } from './helpers/mcp.js';
 import { CLI } from './helpers/run-cli.js';
 import { copySkill } from './helpers/temp.js';
 
@@ -49,12 +50,19 @@ describe('fast start', () => {
       ['list_models', { live: true }],
     ];
     const input = initialize() + initialized + calls.map(([name, args], i) => line({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name, arguments: args } })).join('');
-    // An unknown KIMI_PROVIDER makes the full server log a configuration problem when it starts.
-    const env = { PATH: process.env.PATH, KIMI_PROVIDER: 'nowhere' };
-    const offlineOnly = await runProcess(process.execPath, [CLI], { env, input: initialize() + initialized + calls.slice(0, 8).map(([name, args], i) => line({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name, arguments: args } })).join('') });
-    expect(offlineOnly.stderr).not.toMatch(/configuration:/);
+    // Offline answers need nothing but the launcher, the offline bundle and the snapshots: a copy
+    // of the package without the full server still gives them, and reports the bad setting once.
+    const pkg = copySkill();
+    mkdirSync(join(pkg, 'dist'));
+    for (const f of ['cli.js', 'package.json', 'offline.js', 'startup-snapshot.json', 'catalog-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+    const offlineInput = initialize() + initialized + calls.slice(0, 8).map(([name, args], i) => line({ jsonrpc: '2.0', id: 10 + i, method: 'tools/call', params: { name, arguments: args } })).join('');
+    const offlineOnly = await runProcess(process.execPath, [join(pkg, 'dist/cli.js')], { env: { PATH: process.env.PATH, KIMI_PROVIDER: 'nowhere' }, input: offlineInput });
+    expect(offlineOnly.stderr.match(/configuration: KIMI_PROVIDER="nowhere"/g)).toHaveLength(1);
     const fast = await session(input, { KIMI_PROVIDER: 'nowhere' });
     const full = await session(input, { KIMI_PROVIDER: 'nowhere', KIMI_MCP_FAST_START: '0' });
+    // Offline answers, then a hand-over: the setting is still reported once.
+    const mixed = await runProcess(process.execPath, [CLI], { env: { PATH: process.env.PATH, KIMI_PROVIDER: 'nowhere' }, input });
+    expect(mixed.stderr.match(/configuration: KIMI_PROVIDER="nowhere"/g)).toHaveLength(1);
     const byId = (answers: { id?: number }[]) => answers.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
     expect(byId(fast)).toEqual(byId(full));
     expect(fast).toHaveLength(calls.length + 1);

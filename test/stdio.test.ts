@@ -96,7 +96,7 @@ describe('stdio hygiene', () => {
     expect(stderr).toMatch(/skill\/references\/models\/kimi-k2\.6\.md: max_output: .*expected number/);
   });
 
-  it('reports a bad KIMI_PROVIDER on stderr but still serves the offline tools', async () => {
+  it('reports a bad KIMI_PROVIDER on stderr but still serves the offline tools (answered on the start-up path)', async () => {
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
     const callCost = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 10 } } };
     const { stdout, stderr } = await runRaw({ KIMI_PROVIDER: 'azure' }, `${JSON.stringify(init)}\n${JSON.stringify(callCost)}\n`);

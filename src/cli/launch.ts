@@ -25,9 +25,9 @@ else {
     distDir: __dirname,
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output) => {
+    startFull: async (env, input, output, configurationReported) => {
       const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
-      await runStdioServer(env, input, output);
+      await runStdioServer(env, input, output, configurationReported);
     },
     // CommonJS, so requiring it does not start the ES module loader.
     loadOffline: async () => require(join(__dirname, 'offline.js')) as typeof import('../startup/offline.js'),

@@ -16,12 +16,12 @@ import { createTools } from './tools/index.js';
 import { version } from '../version.js';
 
 /**
- * Once per process (an HTTP server builds a server per session): log bad configuration and
- * remove expired conversations in the background.
+ * Once per process (an HTTP server builds a server per session): log bad configuration (unless
+ * the start-up path already did) and remove expired conversations in the background.
  */
-export function onProcessStart(catalog: Catalog, env: Env): void {
+export function onProcessStart(catalog: Catalog, env: Env, configurationReported = false): void {
   const settings = resolveSettings(catalog, env);
-  for (const problem of settings.problems) log(`configuration: ${problem}`);
+  if (!configurationReported) for (const problem of settings.problems) log(`configuration: ${problem}`);
   pruneConversations(env, settings.keepDays);
 }
 

@@ -118,10 +118,10 @@ export class StdioLineTransport implements Transport {
   }
 }
 
-export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout): Promise<void> {
+export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout, configurationReported = false): Promise<void> {
   guardStdio();
   const catalog = loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url)));
-  onProcessStart(catalog, env);
+  onProcessStart(catalog, env, configurationReported);
   const server = createServer(catalog, env);
   const transport = new StdioLineTransport(input, output);
   let closing = false;

@@ -14,13 +14,16 @@ import { log } from '../log.js';
 import { guardStdio } from './hygiene.js';
 import { classify, errorMessage, isId, LineSplitter, oversizeAnswer } from './jsonrpc.js';
 import type { Id, JsonObject, Line } from './jsonrpc.js';
-import type { offlineCall } from './offline.js';
+import type { configurationReported, offlineCall } from './offline.js';
 import { readSnapshot, skillRootFor } from './snapshot.js';
 import type { StartupSnapshot } from './snapshot.js';
 import { version } from '../version.js';
 
-/** Loads and runs the full server on these streams; injected, so this module stays small wherever it is bundled. */
-export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable) => Promise<void>;
+/**
+ * Loads and runs the full server on these streams; injected, so this module stays small wherever
+ * it is bundled. `configurationReported`: an offline call already logged bad configuration.
+ */
+export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable, configurationReported: boolean) => Promise<void>;
 
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optional = (o: JsonObject, key: string, test: (v: unknown) => boolean) => !(key in o) || test(o[key]);
@@ -113,7 +116,7 @@ export interface StdioOptions {
   output: NodeJS.WritableStream & Writable;
   startFull: StartFullServer;
   /** Loads the offline call path (src/startup/offline.ts); without it every tool call is handed over. */
-  loadOffline?: () => Promise<{ offlineCall: typeof offlineCall }>;
+  loadOffline?: () => Promise<{ offlineCall: typeof offlineCall; configurationReported: typeof configurationReported }>;
   /** The full server failed to start after a hand-over. */
   onFatal?: (e: unknown) => void;
 }
@@ -121,7 +124,7 @@ export interface StdioOptions {
 export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, onFatal }: StdioOptions): Promise<void> {
   guardStdio();
   const snapshot = readSnapshot(env, version, distDir);
-  if (!snapshot) return startFull(env, input, output);
+  if (!snapshot) return startFull(env, input, output, false);
 
   const replay: Buffer[] = [];
   /** Requests the fast path answered that the full server will answer again (replayed initialize). */
@@ -133,6 +136,8 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
   /** An offline call is being answered: later lines wait in the splitter, in order. */
   let busy = false;
   let inputEnded = false;
+  /** Set once the offline module is loaded; it may have logged the configuration already. */
+  let offlineModule: Awaited<ReturnType<NonNullable<StdioOptions['loadOffline']>>> | undefined;
 
   /** The full server takes the input from `line` on: a stream of its own, so that input which already ended can be handed over too. */
   const handOver = (line: Buffer, ended: boolean) => {
@@ -146,14 +151,14 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
       input.pipe(stream);
       input.once('close', () => stream.writableEnded || stream.end());
     }
-    startFull(env, stream, withoutAnswersTo(answered, output)).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
+    startFull(env, stream, withoutAnswersTo(answered, output), offlineModule?.configurationReported() ?? false).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
   };
 
   /** Answers an offline call, or hands it (and all after it) over; then carries on with the input. */
   function callOffline(message: JsonObject, params: { name: string; arguments?: unknown }, line: Buffer): void {
     busy = true;
     void loadOffline!()
-      .then((offline) => offline.offlineCall(snapshot!, distDir, skillRoot!, env, params.name, params.arguments))
+      .then((offline) => (offlineModule = offline).offlineCall(snapshot!, distDir, skillRoot!, env, params.name, params.arguments))
       .catch((e: unknown) => void log('offline call failed, so the full server takes it:', e))
       .then((result) => {
         busy = false;

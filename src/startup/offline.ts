@@ -12,7 +12,7 @@ import { estimateCost } from '../kimi/estimate.js';
 import { listModels } from '../kimi/list-models.js';
 import { estimateText, modelListText } from '../kimi/summary.js';
 import { findProvider } from '../catalog/find.js';
-import { scrub } from '../log.js';
+import { log, scrub } from '../log.js';
 import { readCatalogSnapshot } from './snapshot.js';
 import type { StartupSnapshot } from './snapshot.js';
 
@@ -43,6 +43,19 @@ function toolResult(text: string, structured?: unknown): OfflineResult {
   return { content: [{ type: 'text', text: scrub(text) }], structuredContent: JSON.parse(scrub(JSON.stringify(structured))) as Record<string, unknown> };
 }
 
+/** Bad configuration is logged once, as the full server does when it starts (it then does not). */
+let reported = false;
+function reportConfiguration(problems: readonly string[]): void {
+  if (reported) return;
+  reported = true;
+  for (const problem of problems) log(`configuration: ${problem}`);
+}
+
+/** Whether an offline call logged the configuration already (the full server then does not). */
+export function configurationReported(): boolean {
+  return reported;
+}
+
 /** Would this estimate ask the host for an exact count (a network call)? Then it is not offline. */
 function countsExactly(ctx: CallContext, args: Record<string, unknown>): boolean {
   if (args.input_tokens !== undefined) return false;
@@ -67,6 +80,7 @@ export async function offlineCall(snapshot: StartupSnapshot, distDir: string, sk
   if (!stored) return undefined;
   const catalog = fromSnapshot(stored, skillRoot);
   const ctx: CallContext = { catalog, settings: resolveSettings(catalog, env), env };
+  reportConfiguration(ctx.settings.problems);
   try {
     if (name === 'list_models') {
       if (given.live === true) return undefined;
