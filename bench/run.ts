@@ -14,6 +14,7 @@ import { estimateByClass, estimateTextTokens, SCRIPT_CLASSES } from '../src/kimi
 import type { ScriptClass } from '../src/kimi/tokens.js';
 import type { Behaviour, StreamEvent } from '../src/simulator/kimi-simulator.js';
 import { filesBench } from './files.js';
+import { firstCalls } from './first-call.js';
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, 'dist/cli.js');
@@ -479,6 +480,8 @@ async function main(): Promise<void> {
   const say = (s: string) => process.stderr.write(`[bench] ${s}\n`);
   say('cold start and footprint…');
   const cold = await coldStarts(encode);
+  say('first calls…');
+  const firstSection = await firstCalls(CLI, ROOT, { median, iqr, ms });
   say('relay overhead…');
   const relaySection = await relay();
   say('memory…');
@@ -501,6 +504,10 @@ async function main(): Promise<void> {
     `## Cold start (goal ≤ 1.5× bare Node: ${ratio.toFixed(2)}× ${ratio <= 1.5 ? '✔' : '✘'})`,
     '',
     cold.section,
+    '',
+    '## First call',
+    '',
+    firstSection,
     '',
     '## Relay overhead',
     '',
