@@ -1,22 +1,14 @@
 /** The spending ledger: appends shared by processes, and a fast "spent since" over a long file. */
-import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Ledger, ledgerFile, periodStart } from '../src/state/ledger.js';
 import type { LedgerEntry } from '../src/state/ledger.js';
 import { tempDir } from './helpers/temp.js';
+import { runTogether } from './helpers/together.js';
+import { underUmask } from './helpers/umask.js';
 
-// The umask most users have: modes must come out exact despite it.
-let umask: number;
-beforeEach(() => {
-  umask = process.umask(0o022);
-});
-afterEach(() => {
-  process.umask(umask);
-});
+underUmask();
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 const HOUR = 3_600_000;
@@ -147,30 +139,15 @@ describe('spentSince on a long ledger', () => {
 
 describe('two processes spending at once', () => {
   it('records every call from both (2 × 200), and the sums are exact', async () => {
-    const dir = tempDir('kimi-ledger-procs-');
-    // The real module, bundled to plain JS so a bare `node` child can import it.
-    const bundle = join(dir, 'ledger.mjs');
-    // ledgerFile reaches the catalog loader (through readVar), whose CommonJS dependencies need `require`.
-    const banner = { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" };
-    await build({ entryPoints: [fileURLToPath(new URL('../src/state/ledger.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', outfile: bundle, banner, logLevel: 'silent' });
-    const script = join(dir, 'spend.mjs');
-    writeFileSync(script, `
-      const [bundle, file, tag] = process.argv.slice(2);
-      const { Ledger } = await import(bundle);
-      const ledger = new Ledger(file);
-      // Wait for the parent's go, so both children write at the same time.
-      await new Promise((go) => process.stdin.once('data', go));
-      process.stdin.destroy();
+    const file = join(tempDir('kimi-ledger-procs-'), 'state', 'ledger.jsonl');
+    const exits = await runTogether('src/state/ledger.ts', `
+      const [file] = args;
+      const ledger = new module.Ledger(file);
       for (let i = 0; i < 200; i++) {
         await ledger.record({ at: new Date().toISOString(), provider: tag, host: tag + '.example', model: 'kimi-k2.6', model_id: String(i),
           prompt_tokens: i, completion_tokens: 1, cached_tokens: 0, cost_usd: (i + 1) / 256 });
-      }
-    `);
-    const file = join(dir, 'state', 'ledger.jsonl');
-    const children = ['A', 'B'].map((tag) => spawn(process.execPath, [script, new URL(`file://${bundle}`).href, file, tag], { stdio: ['pipe', 'ignore', 'inherit'] }));
-    const exits = children.map((child) => new Promise<number | null>((done) => child.on('exit', done)));
-    for (const child of children) child.stdin.write('go\n');
-    expect(await Promise.all(exits)).toEqual([0, 0]);
+      }`, [file]);
+    expect(exits).toEqual([0, 0]);
 
     const ledger = new Ledger(file);
     const { entries, torn } = await ledger.entries();

@@ -1,33 +1,17 @@
 /** The state folder, crash- and concurrency-safe JSONL files, and stored conversations. */
-import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ConversationStore, transcript } from '../src/state/conversations.js';
 import type { Turn } from '../src/state/conversations.js';
 import { stateDir } from '../src/state/dir.js';
 import { appendRecord, readRecords } from '../src/state/jsonl.js';
+import { tempDir } from './helpers/temp.js';
+import { runTogether } from './helpers/together.js';
+import { underUmask } from './helpers/umask.js';
 
-// Own temp folders (not helpers/temp.ts, which pulls in the whole MCP test harness).
-const made: string[] = [];
-afterAll(() => made.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-function temp(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kimi-state-unit-'));
-  made.push(dir);
-  return dir;
-}
-
-// The umask most users have: modes must come out exact despite it.
-let umask: number;
-beforeEach(() => {
-  umask = process.umask(0o022);
-});
-afterEach(() => {
-  process.umask(umask);
-});
+const temp = () => tempDir('kimi-state-unit-');
+underUmask();
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 const turn = (text: string, extra: Partial<Turn> = {}): Turn => ({
@@ -232,30 +216,17 @@ describe('ConversationStore', () => {
 
 describe('two processes appending to the same conversation at once', () => {
   it('keeps every turn from both, every line whole (2 × 200 turns of ~20 KB)', async () => {
-    const dir = temp();
-    // The real module, bundled to plain JS so a bare `node` child can import it.
-    const bundle = join(dir, 'conversations.mjs');
-    await build({ entryPoints: [fileURLToPath(new URL('../src/state/conversations.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', outfile: bundle, logLevel: 'silent' });
-    const script = join(dir, 'append.mjs');
-    writeFileSync(script, `
-      const [bundle, folder, id, tag] = process.argv.slice(2);
-      const { ConversationStore } = await import(bundle);
-      const store = new ConversationStore(folder);
-      // Wait for the parent's go, so both children write at the same time.
-      await new Promise((go) => process.stdin.once('data', go));
-      process.stdin.destroy();
+    const folder = join(temp(), 'conversations');
+    mkdirSync(folder);
+    const c = ConversationStore.newId();
+    const exits = await runTogether('src/state/conversations.ts', `
+      const [folder, id] = args;
+      const store = new module.ConversationStore(folder);
       const pad = tag.repeat(20_000);
       for (let i = 0; i < 200; i++) {
         await store.append(id, { at: new Date().toISOString(), model: 'kimi-k2.6', provider: 'runapi', messages: [{ role: 'user', content: tag + ' ' + i + ' ' + pad }], reply: { content: tag + '-' + i } });
-      }
-    `);
-    const folder = join(dir, 'conversations');
-    mkdirSync(folder);
-    const c = ConversationStore.newId();
-    const children = ['A', 'B'].map((tag) => spawn(process.execPath, [script, new URL(`file://${bundle}`).href, folder, c, tag], { stdio: ['pipe', 'ignore', 'inherit'] }));
-    const exits = children.map((child) => new Promise<number | null>((done) => child.on('exit', done)));
-    for (const child of children) child.stdin.write('go\n');
-    expect(await Promise.all(exits)).toEqual([0, 0]);
+      }`, [folder, c]);
+    expect(exits).toEqual([0, 0]);
 
     const text = readFileSync(join(folder, `${c}.jsonl`), 'utf8');
     expect(text.endsWith('\n')).toBe(true);
