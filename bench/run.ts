@@ -15,6 +15,7 @@ import type { ScriptClass } from '../src/kimi/tokens.js';
 import type { Behaviour, StreamEvent } from '../src/simulator/kimi-simulator.js';
 import { filesBench } from './files.js';
 import { firstCalls } from './first-call.js';
+import { runMain } from './main.js';
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, 'dist/cli.js');
@@ -554,10 +555,4 @@ async function main(): Promise<void> {
   process.stdout.write(report);
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
-    process.exit(1);
-  },
-);
+runMain(main);
