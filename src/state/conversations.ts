@@ -9,7 +9,7 @@ import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../kimi/errors.js';
 import { log } from '../log.js';
-import { appendRecord, readRecords } from './jsonl.js';
+import { appendRecord, readShaped } from './jsonl.js';
 
 export interface StoredMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
@@ -67,26 +67,15 @@ export class ConversationStore {
   /** The turns so far; `torn` counts unreadable lines, which the caller reports. */
   async load(id: string): Promise<{ turns: Turn[]; torn: number }> {
     checkId(id);
-    let read: { records: unknown[]; torn: number };
     try {
-      read = await readRecords<unknown>(this.file(id));
+      const { records, torn } = await readShaped(this.file(id), isTurn);
+      return { turns: records, torn };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
       throw new UsageError(
         `No conversation ${id}; it may have expired (KIMI_MCP_KEEP_DAYS removes conversations untouched for that many days) or been made with another state folder (KIMI_MCP_STATE_DIR). Leave out conversation_id to start a new one.`,
       );
     }
-    const turns: Turn[] = [];
-    let torn = read.torn;
-    for (const record of read.records) {
-      if (!isTurn(record)) {
-        torn++;
-        continue;
-      }
-      const { v: _version, ...turn } = record;
-      turns.push(turn);
-    }
-    return { turns, torn };
   }
 
   /** Appends one finished turn; the conversation's file appears with its first turn. */

@@ -69,3 +69,22 @@ export async function readRecords<T>(file: string): Promise<{ records: T[]; torn
   }
   return { records, torn };
 }
+
+/**
+ * Records written as `{ v, ...record }` that have the expected shape, without their `v`; a line
+ * that parses but has another shape counts as unreadable too, so it can never reach the caller.
+ */
+export async function readShaped<T>(file: string, isShape: (value: unknown) => value is T & { v?: number }): Promise<{ records: T[]; torn: number }> {
+  const read = await readRecords<unknown>(file);
+  const records: T[] = [];
+  let torn = read.torn;
+  for (const record of read.records) {
+    if (!isShape(record)) {
+      torn++;
+      continue;
+    }
+    const { v: _version, ...rest } = record;
+    records.push(rest as T);
+  }
+  return { records, torn };
+}

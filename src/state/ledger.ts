@@ -6,7 +6,7 @@
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendRecord, readRecords } from './jsonl.js';
+import { appendRecord, readShaped } from './jsonl.js';
 import { stateDir } from './dir.js';
 
 export interface LedgerEntry {
@@ -99,24 +99,13 @@ export class Ledger {
 
   /** All entries in file order (a missing file has none); `torn` counts unreadable lines. */
   async entries(): Promise<{ entries: LedgerEntry[]; torn: number }> {
-    let read: { records: unknown[]; torn: number };
     try {
-      read = await readRecords<unknown>(this.file);
+      const { records, torn } = await readShaped(this.file, isEntry);
+      return { entries: records, torn };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], torn: 0 };
       throw e;
     }
-    const entries: LedgerEntry[] = [];
-    let torn = read.torn;
-    for (const record of read.records) {
-      if (!isEntry(record)) {
-        torn++;
-        continue;
-      }
-      const { v: _version, ...entry } = record;
-      entries.push(entry);
-    }
-    return { entries, torn };
   }
 
   /**
