@@ -28,7 +28,7 @@ export function fdCount(pid: number): number | null {
 export interface Readings {
   rss: { start: number | null; atHalf: number | null; atEnd: number | null; settled: number | null; peak: number | null; every500: (number | null)[] };
   fds: { before: number | null; after: number | null };
-  /** V8 heap in use after a forced full GC, MB. */
+  /** V8 heap plus external memory (Buffers, ArrayBuffers) in use after a forced full GC, MB. */
   heap: { start: number | null; atHalf: number | null; atEnd: number | null; settled: number | null };
 }
 

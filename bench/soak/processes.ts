@@ -75,7 +75,9 @@ export function watch(child: ChildProcess, category: string, stderr: NodeJS.Read
     for (const l of parts) {
       const gc = /^\[soak-gc\] (.*)$/.exec(l);
       if (gc) {
-        gcWaiters.shift()?.((JSON.parse(gc[1]!) as { heapUsed: number }).heapUsed / 2 ** 20);
+        // What the server holds on to: the V8 heap and the memory outside it (Buffers, ArrayBuffers).
+        const m = JSON.parse(gc[1]!) as { heapUsed: number; external: number };
+        gcWaiters.shift()?.((m.heapUsed + m.external) / 2 ** 20);
         continue;
       }
       w.stderrLines.push(l);
