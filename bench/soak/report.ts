@@ -100,7 +100,7 @@ export function report(results: PhaseResult[], totalMs: number): string {
     '',
     `"At rest": the calls run in two halves; ${REST_MS / 1000} s after each half's last call (nothing in flight, sessions clients abandoned expired), memory is read. "After the settle": ${SETTLE_MS / 1000} s after the last call; for HTTP, with the long-lived sessions closed (DELETE). RSS every 500 calls is read under load.`,
     '',
-    'Heap after GC: each server loads a small preload (written by the soak, passed with NODE_OPTIONS=--require) that on SIGUSR2 runs two full garbage collections and prints `process.memoryUsage().heapUsed` on stderr; RSS alone cannot tell memory held from heap V8 has not handed back.',
+    'Heap after GC: each server loads a small preload (written by the soak, passed with NODE_OPTIONS=--require) that on SIGUSR2 runs two full garbage collections and prints `heapUsed` and `external` (Buffers, ArrayBuffers) from `process.memoryUsage()` on stderr; their sum is what the server holds on to. RSS alone cannot tell that from memory V8 or the allocator has not handed back.',
     '',
     `RSS every 500 calls: ${results.map((r) => `${r.phase} ${r.rss.every500.map((v) => (v === null ? 'n/a' : v.toFixed(0))).join(', ')} MB`).join('; ')}.`,
     '',
