@@ -42,6 +42,30 @@ function postWithHost(url: string, host: string, body: string): Promise<{ status
 const post = (url: string, body: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
 
+describe('HTTP cancellation', () => {
+  it("closes a cancelled request's event stream (it gets no response, so it would stay open and leak)", async () => {
+    const server = await startHttpServer({ host: '127.0.0.1', port: 0, catalog, env: serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }) });
+    try {
+      const init = await post(server.url, initialize);
+      const headers = { 'mcp-session-id': init.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25' };
+      await init.text();
+      await (await post(server.url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }), headers)).text();
+      sim.script({ content: 'a slow answer that will be cancelled', chunkSize: 2, delayMs: 50 });
+      const call = await post(server.url, JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'kimi_stream', arguments: { prompt: 'slow', thinking: false }, _meta: { progressToken: 't' } } }), headers);
+      const reader = call.body!.getReader();
+      // Progress with reply text: the call is running upstream.
+      for (let seen = ''; !seen.includes('a slow'); ) seen += new TextDecoder().decode((await reader.read()).value);
+      await (await post(server.url, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'user' } }), headers)).text();
+      const ended = (async () => {
+        for (;;) if ((await reader.read()).done) return true;
+      })();
+      expect(await Promise.race([ended, new Promise((resolve) => setTimeout(() => resolve(false), 3_000))])).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('HTTP sessions a client abandons', () => {
   it('are closed once idle, never while a call or an event stream is open in them', async () => {
     const server = await startHttpServer({ host: '127.0.0.1', port: 0, catalog, env: serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }), sessionIdleMs: 300 });

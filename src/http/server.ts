@@ -71,6 +71,22 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/**
+ * A cancelled request gets no response (MCP), so the SDK would keep its event stream open for as
+ * long as the client does, and clients do not close it: every cancel leaked the stream and what
+ * it holds (about 25 KB). The stream is closed once the cancel has been dispatched.
+ */
+function closeStreamsOfCancelledRequests(transport: StreamableHTTPServerTransport): void {
+  const dispatch = transport.onmessage!;
+  transport.onmessage = (message, extra) => {
+    dispatch(message, extra);
+    if ('method' in message && message.method === 'notifications/cancelled') {
+      const requestId = (message.params as { requestId?: string | number } | undefined)?.requestId;
+      if (requestId !== undefined) setImmediate(() => transport.closeSSEStream(requestId));
+    }
+  };
+}
+
 export async function startHttpServer(options: HttpOptions): Promise<RunningHttpServer> {
   const loopback = isLoopback(options.host);
   if (!loopback && !options.token) {
@@ -140,6 +156,7 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
       void server.close();
     };
     await server.connect(transport);
+    closeStreamsOfCancelledRequests(transport);
     // The initialize request counts as open (see onsessioninitialized) until its response ends.
     res.once('close', () => {
       const session = transport.sessionId ? sessions.get(transport.sessionId) : undefined;
