@@ -50,13 +50,18 @@ async function fromFile(path: string): Promise<string> {
   return `data:${mime};base64,${(await readFile(path)).toString('base64')}`;
 }
 
+/** Whether an `images` entry names a file to read (a path or file:// URI), not a URL or data URL. */
+export function isImageFile(source: string): boolean {
+  return !source.startsWith('data:image/') && !/^https?:\/\//i.test(source);
+}
+
 /**
  * A path, an http(s) URL or a data URL, as a data URL. With `roots`, a path or file:// URI must
  * lie inside them (as `files` must); without, it is read wherever it is.
  */
 export async function imageDataUrl(source: string, signal?: AbortSignal, roots?: readonly string[]): Promise<string> {
   if (source.startsWith('data:image/')) return source;
-  if (/^https?:\/\//i.test(source)) return fromUrl(source, signal);
+  if (!isImageFile(source)) return fromUrl(source, signal);
   if (roots) return fromFile(await confine(source, roots));
   return fromFile(source.startsWith('file://') ? new URL(source).pathname : source);
 }

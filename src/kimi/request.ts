@@ -11,6 +11,7 @@ import { resolveHost } from './config.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
 import type { CallContext, Host } from './config.js';
+import { isImageFile } from './images.js';
 import type { Turn } from '../state/conversations.js';
 import type { SentFile, SkippedFile } from './files/index.js';
 import { allowedFolders, fitHistory, newTurnMessages, readCallFiles } from './messages.js';
@@ -133,7 +134,7 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
     throw new UsageError(`${model.id} reads text only; drop the images, or use a model that takes them (${modelsWith(ctx, (m) => m.modalities.includes('image'))}).`);
   }
 
-  const readsPaths = Boolean(req.files?.length) || (req.images ?? []).some((source) => !/^(https?:|data:)/i.test(source));
+  const readsPaths = Boolean(req.files?.length) || (req.images ?? []).some(isImageFile);
   const roots = readsPaths ? await allowedFolders(ctx.env, options.roots) : [];
   const read = await readCallFiles(req.files, roots, ctx.settings.maxFileBytes);
   const turn = await newTurnMessages(req, read.files, roots, options.signal);

@@ -12,7 +12,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { log } from '../log.js';
 import { guardStdio } from './hygiene.js';
-import { classify, errorMessage, isId, LineSplitter, oversizeAnswer } from './jsonrpc.js';
+import { classify, errorMessage, isId, isObject, LineSplitter, oversizeAnswer } from './jsonrpc.js';
 import type { Id, JsonObject, Line } from './jsonrpc.js';
 import type { configurationReported, offlineCall } from './offline.js';
 import { readSnapshot, skillRootFor } from './snapshot.js';
@@ -25,7 +25,6 @@ import { version } from '../version.js';
  */
 export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable, configurationReported: boolean) => Promise<void>;
 
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optional = (o: JsonObject, key: string, test: (v: unknown) => boolean) => !(key in o) || test(o[key]);
 const isString = (v: unknown) => typeof v === 'string';
 /** Nested objects all the way down (the shape of most capabilities), with these boolean leaves. */

@@ -116,7 +116,7 @@ export type Inbound =
   | { kind: 'invalid'; answers: ErrorAnswer[]; problem: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 export const isId = (v: unknown): v is Id => typeof v === 'string' || Number.isSafeInteger(v);
 const clip = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
 const REQUEST_MEMBERS = ['jsonrpc', 'id', 'method', 'params'];
