@@ -62,6 +62,11 @@ export interface ChatResult {
   notes?: string[];
 }
 
+/** Nothing came back to keep: no text, no reasoning, no tool call. */
+export function generatedNothing(r: Pick<ChatResult, 'text' | 'reasoning' | 'tool_calls'>): boolean {
+  return !r.text && !r.reasoning && r.tool_calls.length === 0;
+}
+
 export type FailureKind = 'cancelled' | 'idle' | 'broken' | 'upstream';
 
 /** A failed call, carrying everything that was generated before it failed. */
@@ -195,7 +200,6 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
     clearTimeout(idle);
     idle = setTimeout(() => upstream.abort(new IdleTimeout()), ctx.settings.idleTimeoutMs);
   };
-  const nothingGenerated = () => !result.text && !result.reasoning && result.tool_calls.length === 0;
   let chunks = 0;
   /**
    * Generated tokens are billed even when the host does not say how many: the stream broke
@@ -209,7 +213,7 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
   };
   const fail = (kind: FailureKind, message: string, hostFault = false) => {
     estimateUsage();
-    return new ChatFailure(kind, message, result, hostFault && nothingGenerated());
+    return new ChatFailure(kind, message, result, hostFault && generatedNothing(result));
   };
   const abortFailure = () =>
     upstream.signal.reason instanceof IdleTimeout

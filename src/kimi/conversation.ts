@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { ConversationStore } from '../state/conversations.js';
 import type { Turn } from '../state/conversations.js';
 import { stateDir } from '../state/dir.js';
+import { generatedNothing } from './chat.js';
+import type { ChatResult } from './chat.js';
 import type { Env } from './config.js';
 import { log } from '../log.js';
 
@@ -15,11 +17,7 @@ export function conversationStore(env: Env): ConversationStore {
 }
 
 /** What was generated, as the conversation keeps it. */
-export interface Reply {
-  text: string;
-  reasoning: string;
-  tool_calls: unknown[];
-}
+type Reply = Pick<ChatResult, 'text' | 'reasoning' | 'tool_calls'>;
 
 export interface OpenConversation {
   id: string;
@@ -41,7 +39,7 @@ export async function openConversation(env: Env, id: string | undefined): Promis
     turns: earlier.turns,
     notes: earlier.torn ? [`${earlier.torn} unreadable line(s) of this conversation were skipped (a write cut short by a crash); the other turns were sent.`] : [],
     async record(turn, reply, partial) {
-      if (!reply.text && !reply.reasoning && reply.tool_calls.length === 0) return;
+      if (generatedNothing(reply)) return;
       try {
         await store.append(conversation.id, {
           ...turn,
