@@ -12,13 +12,13 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { loadCatalog } from '../catalog/load.js';
+import { currentCatalog } from '../catalog/current.js';
 import { log } from '../log.js';
 import { callsSettled } from '../kimi/run-chat.js';
 import { guardStdio, onClientGone } from '../startup/hygiene.js';
 import { classify, errorMessage, LineSplitter, oversizeAnswer } from '../startup/jsonrpc.js';
 import type { ErrorAnswer, Id, Line } from '../startup/jsonrpc.js';
-import { bundleDir, requireSkillRoot } from '../startup/snapshot.js';
+import { bundleDir } from '../startup/snapshot.js';
 import { createServer, onProcessStart } from './server.js';
 
 /** How long requests already received may take to finish after the client closes stdin. */
@@ -120,7 +120,8 @@ export class StdioLineTransport implements Transport {
 
 export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout, configurationReported = false): Promise<void> {
   guardStdio();
-  const catalog = loadCatalog(requireSkillRoot(env, bundleDir(import.meta.url)));
+  // The build-time catalog while the skill fingerprint matches: no YAML parse or validation here.
+  const catalog = await currentCatalog(env, bundleDir(import.meta.url));
   onProcessStart(catalog, env, configurationReported);
   const server = createServer(catalog, env);
   const transport = new StdioLineTransport(input, output);
