@@ -30,16 +30,19 @@ await build({
   // CommonJS dependencies (gray-matter) need a real `require` inside an ES module.
   banner: { js: "import{createRequire as __kimiRequire}from'node:module';const require=__kimiRequire(import.meta.url);" },
 });
-// The offline tool calls of the start-up path: one CommonJS file, as every module file costs a
-// read at start and the launcher can require it without starting the ES module loader. What they never reach (the openai SDK, the glob libraries behind `files`) stays out: the
-// call path imports those lazily, and offline calls hand such work to the full server.
-const neverOffline = {
-  name: 'never-offline',
+// The tool calls of the start-up path, each a single CommonJS file (every module file costs a
+// read at start, and the launcher can require them without starting the ES module loader):
+// offline.js for list_models and estimate_cost, chat.js for kimi_chat and kimi_stream. What they
+// never reach stays out (the call path imports it lazily, and such calls are handed to the full
+// server): the glob libraries behind `files`, and for offline.js the openai SDK too.
+const leaveOut = (filter) => ({
+  name: 'leave-out',
   setup(b) {
-    b.onResolve({ filter: /^openai$|\/files\/index\.js$/ }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
   },
-};
-await build({ ...common, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', format: 'cjs', plugins: [neverOffline] });
+});
+await build({ ...common, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', format: 'cjs', plugins: [leaveOut(/^openai$|\/files\/index\.js$/)] });
+await build({ ...common, entryPoints: ['src/startup/quick-chat.ts'], outfile: 'dist/chat.js', format: 'cjs', plugins: [leaveOut(/\/files\/index\.js$/)] });
 // The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
 await build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
 writeFileSync('dist/package.json', '{"type":"commonjs"}\n');

@@ -70,8 +70,9 @@ function stdioServer(): Promise<void> {
     distDir: bundleDir(import.meta.url),
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output, configurationReported) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output, configurationReported),
+    startFull: async (env, input, output, chats) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output, chats),
     loadOffline: () => import('./startup/offline.js'),
+    loadChat: () => import('./startup/quick-chat.js'),
   });
 }
 

@@ -33,9 +33,9 @@ interface Spawned {
 }
 const spawned: Spawned[] = [];
 
-async function spawnServer(name: string, baseURL = sim.baseURL, idle = true): Promise<Spawned> {
+async function spawnServer(name: string, baseURL = sim.baseURL, idle = true, extraEnv: Record<string, string> = {}): Promise<Spawned> {
   const transport = new TappedStdioTransport(
-    { command: process.execPath, args: [CLI], env: { ...getDefaultEnvironment(), ...matrixEnv(canary, baseURL, stateDir, idle) }, stderr: 'pipe' },
+    { command: process.execPath, args: [CLI], env: { ...getDefaultEnvironment(), ...matrixEnv(canary, baseURL, stateDir, idle), ...extraEnv }, stderr: 'pipe' },
     log,
     name,
   );
@@ -91,8 +91,8 @@ describe('client cancels over stdio', () => {
 });
 
 /** Starts a long streamed call on its own server and waits until its text is flowing. */
-async function midStream(name: string, tool: ToolName): Promise<{ s: Spawned; marker: string; pending: Promise<CallToolResult> }> {
-  const s = await spawnServer(name, sim.baseURL, false);
+async function midStream(name: string, tool: ToolName, env: Record<string, string>): Promise<{ s: Spawned; marker: string; pending: Promise<CallToolResult> }> {
+  const s = await spawnServer(name, sim.baseURL, false, env);
   const marker = `stdio ${name}`;
   sim.scriptFor(marker, { content: Array.from({ length: 40 }, (_, i) => `Chunk ${i}.`).join(' '), chunkSize: 8, delayMs: 25 });
   const pending = s.client.callTool({ name: tool, arguments: { prompt: `${marker}: go` } }, undefined, { onprogress: () => undefined }) as Promise<CallToolResult>;
@@ -100,9 +100,14 @@ async function midStream(name: string, tool: ToolName): Promise<{ s: Spawned; ma
   return { s, marker, pending };
 }
 
-describe('the client goes away mid-stream (stdio)', () => {
+// Chat calls are answered by the start-up path (src/startup/quick-chat.ts) or, when it is off or
+// hands over, by the full server: the client may go away from either.
+describe.each<{ path: string; env: Record<string, string> }>([
+  { path: 'start-up path', env: {} },
+  { path: 'full server', env: { KIMI_MCP_FAST_START: '0' } },
+])('the client goes away mid-stream (stdio, $path)', ({ path, env }) => {
   it.concurrent.each(TOOLS)('SIGTERM · %s: exits at once, closes upstream, keeps the partial turn', async (tool) => {
-    const { s, marker, pending } = await midStream(`sigterm ${tool}`, tool);
+    const { s, marker, pending } = await midStream(`sigterm ${tool} ${path}`, tool, env);
     process.kill(s.pid, 'SIGTERM');
     await expect(pending).rejects.toThrow(/Connection closed/);
     await expectExited(s);
@@ -117,7 +122,7 @@ describe('the client goes away mid-stream (stdio)', () => {
   });
 
   it.concurrent.each(TOOLS)('stdin closed · %s: the call still gets its whole answer, then the server exits', async (tool) => {
-    const { s, marker, pending } = await midStream(`stdin ${tool}`, tool);
+    const { s, marker, pending } = await midStream(`stdin ${tool} ${path}`, tool, env);
     s.transport.child!.stdin!.end();
     const r = await pending;
     expect(r.isError).toBeFalsy();
@@ -130,7 +135,7 @@ describe('the client goes away mid-stream (stdio)', () => {
   });
 
   it.concurrent.each(TOOLS)('stdout closed (EPIPE) · %s: exits cleanly, closes upstream, keeps the partial turn', async (tool) => {
-    const { s, marker, pending } = await midStream(`epipe ${tool}`, tool);
+    const { s, marker, pending } = await midStream(`epipe ${tool} ${path}`, tool, env);
     pending.catch(() => undefined);
     s.transport.child!.stdout!.destroy();
     await expectExited(s);

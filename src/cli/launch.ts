@@ -25,12 +25,13 @@ else {
     distDir: __dirname,
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output, configurationReported) => {
+    startFull: async (env, input, output, chats) => {
       const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
-      await runStdioServer(env, input, output, configurationReported);
+      await runStdioServer(env, input, output, chats);
     },
-    // CommonJS, so requiring it does not start the ES module loader.
+    // CommonJS, so requiring them does not start the ES module loader.
     loadOffline: async () => require(join(__dirname, 'offline.js')) as typeof import('../startup/offline.js'),
+    loadChat: async () => require(join(__dirname, 'chat.js')) as typeof import('../startup/quick-chat.js'),
     onFatal: fail,
   }).catch(fail);
 }

@@ -4,7 +4,8 @@
  */
 import { findModel, findProvider } from '../catalog/find.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
-import { registerSecret } from '../log.js';
+import { log, registerSecret } from '../log.js';
+import { firstTime } from '../once.js';
 import { DEFAULT_MAX_FILE_BYTES } from './files/limits.js';
 
 export type Env = Record<string, string | undefined>;
@@ -133,6 +134,11 @@ export function readVar(env: Env, name: string): { value: string | undefined; un
 
 function sameUrl(a: string, b: string): boolean {
   return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+/** Logs bad configuration once per process, whichever path (start-up or full server) meets it first. */
+export function reportConfiguration(settings: Settings): void {
+  if (firstTime('report configuration')) for (const problem of settings.problems) log(`configuration: ${problem}`);
 }
 
 export function resolveSettings(catalog: Catalog, env: Env): Settings {

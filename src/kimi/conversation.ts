@@ -10,6 +10,7 @@ import { stateDir } from '../state/dir.js';
 import { generatedNothing } from './chat.js';
 import type { ChatResult } from './chat.js';
 import type { Env } from './config.js';
+import { firstTime } from '../once.js';
 import { log } from '../log.js';
 
 export function conversationStore(env: Env): ConversationStore {
@@ -57,7 +58,7 @@ export async function openConversation(env: Env, id: string | undefined): Promis
   return conversation;
 }
 
-/** Removes conversations older than KIMI_MCP_KEEP_DAYS, in the background (it never throws). */
+/** Removes conversations older than KIMI_MCP_KEEP_DAYS, in the background (it never throws); once per process. */
 export function pruneConversations(env: Env, keepDays: number): void {
-  void conversationStore(env).removeOlderThan(keepDays);
+  if (firstTime('prune conversations')) void conversationStore(env).removeOlderThan(keepDays);
 }

@@ -13,7 +13,8 @@ import { aboutTheCall } from '../kimi/summary.js';
 import { ProgressReporter } from './progress.js';
 import type { ReplyStore } from './replies.js';
 import type { chatOutput } from './schemas.js';
-import type { ToolCall, ToolContext, ToolReply } from './tool.js';
+import type { ToolCall, ToolContext } from './tool.js';
+import type { ToolReply } from './tool-result.js';
 
 export type ChatContext = ToolContext & { replies: ReplyStore };
 type ChatOutput = z.output<typeof chatOutput>;

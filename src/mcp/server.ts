@@ -1,7 +1,7 @@
 /** Builds the MCP server from a catalog and an environment; transports are chosen by the caller. */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Catalog } from '../catalog/load.js';
-import { resolveSettings } from '../kimi/config.js';
+import { reportConfiguration, resolveSettings } from '../kimi/config.js';
 import { pruneConversations } from '../kimi/conversation.js';
 import type { Env } from '../kimi/config.js';
 import { log } from '../log.js';
@@ -16,18 +16,19 @@ import { createTools } from './tools/index.js';
 import { version } from '../version.js';
 
 /**
- * Once per process (an HTTP server builds a server per session): log bad configuration (unless
- * the start-up path already did) and remove expired conversations in the background.
+ * Once per process (an HTTP server builds a server per session; the start-up path may have done
+ * both already): log bad configuration and remove expired conversations in the background.
  */
-export function onProcessStart(catalog: Catalog, env: Env, configurationReported = false): void {
+export function onProcessStart(catalog: Catalog, env: Env): void {
   const settings = resolveSettings(catalog, env);
-  if (!configurationReported) for (const problem of settings.problems) log(`configuration: ${problem}`);
+  reportConfiguration(settings);
   pruneConversations(env, settings.keepDays);
 }
 
-export function createServer(catalog: Catalog, env: Env): McpServer {
+/** `replies`: long replies kept already (by the start-up path's calls), readable from this server too. */
+export function createServer(catalog: Catalog, env: Env, replies = new ReplyStore()): McpServer {
   const settings = resolveSettings(catalog, env);
-  const ctx = { catalog, settings, env, replies: new ReplyStore() };
+  const ctx = { catalog, settings, env, replies };
   const tools = createTools(ctx);
   const server = new McpServer(
     { name: 'kimi-mcp', version, title: 'Kimi' },

@@ -15,16 +15,12 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { currentCatalog } from '../catalog/current.js';
 import { log } from '../log.js';
 import { callsSettled } from '../kimi/run-chat.js';
-import { guardStdio, onClientGone } from '../startup/hygiene.js';
+import { DRAIN_MS, guardStdio, onClientGone, SETTLE_MS } from '../startup/hygiene.js';
 import { classify, errorMessage, LineSplitter, oversizeAnswer } from '../startup/jsonrpc.js';
 import type { ErrorAnswer, Id, Line } from '../startup/jsonrpc.js';
+import type { StartupChats } from '../startup/quick-chat.js';
 import { bundleDir } from '../startup/snapshot.js';
 import { createServer, onProcessStart } from './server.js';
-
-/** How long requests already received may take to finish after the client closes stdin. */
-const DRAIN_MS = 5_000;
-/** How long calls cut off by the shutdown may take to store their partial turn and cost. */
-const SETTLE_MS = 1_000;
 
 /** Newline-delimited JSON-RPC on a pair of streams, answering every line it cannot pass on. */
 export class StdioLineTransport implements Transport {
@@ -93,10 +89,9 @@ export class StdioLineTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const json = `${JSON.stringify(message)}\n`;
     if (!('method' in message) && 'id' in message) this.settle(message.id ?? undefined);
-    return new Promise((resolve) => {
-      if (this.output.write(json)) resolve();
-      else this.output.once('drain', resolve);
-    });
+    // Settles once the line is out or cannot go out: waiting for 'drain' on a closed stdout
+    // would hold the call's progress, and so its partial turn, up forever.
+    return new Promise((resolve) => void this.output.write(json, () => resolve()));
   }
 
   close(): Promise<void> {
@@ -118,21 +113,25 @@ export class StdioLineTransport implements Transport {
   }
 }
 
-export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout, configurationReported = false): Promise<void> {
+/**
+ * `chats`: calls the start-up path is still answering (src/startup/fast-stdio.ts). They are this
+ * server's to wait for at shutdown, and the long replies they kept are readable here.
+ */
+export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout, chats?: StartupChats): Promise<void> {
   guardStdio();
   // The build-time catalog while the skill fingerprint matches: no YAML parse or validation here.
   const catalog = await currentCatalog(env, bundleDir(import.meta.url));
-  onProcessStart(catalog, env, configurationReported);
-  const server = createServer(catalog, env);
+  onProcessStart(catalog, env);
+  const server = createServer(catalog, env, chats?.replies);
   const transport = new StdioLineTransport(input, output);
   let closing = false;
   const shutdown = (why: string, drain: boolean) => {
     if (closing) return;
     closing = true;
     log(`shutting down: ${why}`);
-    void (drain ? transport.idle() : Promise.resolve())
-      .then(() => server.close())
-      .then(() => callsSettled(SETTLE_MS))
+    void (drain ? Promise.all([transport.idle(DRAIN_MS), chats?.idle(DRAIN_MS)]) : Promise.resolve())
+      .then(() => (chats?.abort(), server.close()))
+      .then(() => Promise.all([callsSettled(SETTLE_MS), chats?.idle(SETTLE_MS)]))
       .finally(() => output.write('', () => process.exit(0)));
   };
   transport.onend = () => shutdown('stdin ended', true);

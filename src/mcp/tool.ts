@@ -8,11 +8,13 @@ import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import type { CallContext } from '../kimi/config.js';
-import { log, scrub } from '../log.js';
+import { scrub } from '../log.js';
 import { jsonSchemaOf } from './json-schema.js';
 import type { Confirm } from '../kimi/guard.js';
 import type { RootsSource } from '../kimi/messages.js';
 import { elicitationConfirm } from './confirm.js';
+import { errorResult, failureResult, replyResult } from './tool-result.js';
+import type { ToolReply } from './tool-result.js';
 
 export type ToolContext = CallContext;
 
@@ -24,15 +26,6 @@ export interface ToolCall {
   confirm?: Confirm;
   /** Sends a progress message; present only when the client asked for progress. */
   progress?: (message: string) => Promise<void>;
-}
-
-export interface ToolReply<Out> {
-  text: string;
-  structured: Out;
-  /** A failure that still has content worth returning (a partial reply). */
-  isError?: boolean;
-  /** Resources the agent may read for more (a long reply in full). */
-  links?: { uri: string; name: string; mimeType: string }[];
 }
 
 export interface KimiTool<In extends z.ZodObject = z.ZodObject, Out extends z.ZodObject = z.ZodObject> {
@@ -48,10 +41,6 @@ export interface KimiTool<In extends z.ZodObject = z.ZodObject, Out extends z.Zo
 /** Keeps the input and output types of one tool tied together while the list stays uniform. */
 export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(tool: KimiTool<In, Out>): KimiTool {
   return tool as unknown as KimiTool;
-}
-
-export function errorResult(message: string): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: scrub(message) }] };
 }
 
 /** The tools/list entry of a tool: what every agent pays for in context on every turn. */
@@ -133,17 +122,9 @@ export function registerTools(server: McpServer, tools: readonly KimiTool[], roo
             extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: scrub(message) } });
         }
         try {
-          const reply = await tool.handle(parsed.data, call);
-          const links = (reply.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }));
-          return {
-            content: [{ type: 'text', text: scrub(reply.text) }, ...links],
-            structuredContent: JSON.parse(scrub(JSON.stringify(reply.structured))) as Record<string, unknown>,
-            ...(reply.isError ? { isError: true } : {}),
-          };
+          return replyResult(await tool.handle(parsed.data, call));
         } catch (e) {
-          const expected = e instanceof Error && (e.name === 'UsageError' || e.name === 'UpstreamError');
-          if (!expected) log(`${tool.name} failed:`, e);
-          return errorResult(e instanceof Error ? e.message : String(e));
+          return failureResult(tool.name, e);
         }
       },
     );

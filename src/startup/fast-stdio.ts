@@ -1,93 +1,32 @@
 /**
  * Agents start us often and wait for initialize and tools/list. With a valid start-up snapshot
- * those (and ping) are answered at once, without loading the SDK; so are the offline tool calls
- * (list_models, estimate_cost) whose arguments src/startup/offline.ts is sure of, with a small
- * bundle of the call path loaded on the first one. The first other request hands
- * the stream to the full server, replaying initialize so it knows the client, and dropping its
- * second answer to it. Lines that are no JSON-RPC request get the same error the full server
- * gives them (src/startup/jsonrpc.ts), without a hand-over; anything else unexpected simply takes
- * the full path.
+ * those (and ping) are answered at once, without loading the SDK (src/startup/fast-answers.ts);
+ * so are the offline tool calls (list_models, estimate_cost) and the chat calls (kimi_chat,
+ * kimi_stream) whose arguments the start-up path is sure of, each with a small bundle of the call
+ * path loaded on its first use (dist/offline.js, dist/chat.js). The first other request hands the
+ * input to the full server, replaying initialize so it knows the client, and dropping its second
+ * answer to it; chat calls still running go on here, and the full server waits for them at
+ * shutdown. Lines that are no JSON-RPC request get the same error the full server gives them
+ * (src/startup/jsonrpc.ts), without a hand-over.
  */
 import { PassThrough, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { log } from '../log.js';
-import { guardStdio } from './hygiene.js';
+import { answerFromSnapshot, declaresElicitation, toolCallParams } from './fast-answers.js';
+import type { ToolCallParams } from './fast-answers.js';
+import { DRAIN_MS, guardStdio, onClientGone, SETTLE_MS } from './hygiene.js';
 import { classify, errorMessage, isId, isObject, LineSplitter, oversizeAnswer } from './jsonrpc.js';
 import type { Id, JsonObject, Line } from './jsonrpc.js';
-import type { configurationReported, offlineCall } from './offline.js';
+import type { offlineCall } from './offline.js';
+import type { QuickChats, StartupChats } from './quick-chat.js';
 import { readSnapshot, skillRootFor } from './snapshot.js';
-import type { StartupSnapshot } from './snapshot.js';
 import { version } from '../version.js';
 
 /**
  * Loads and runs the full server on these streams; injected, so this module stays small wherever
- * it is bundled. `configurationReported`: an offline call already logged bad configuration.
+ * it is bundled. `chats`: calls the start-up path is still answering.
  */
-export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable, configurationReported: boolean) => Promise<void>;
-
-const optional = (o: JsonObject, key: string, test: (v: unknown) => boolean) => !(key in o) || test(o[key]);
-const isString = (v: unknown) => typeof v === 'string';
-/** Nested objects all the way down (the shape of most capabilities), with these boolean leaves. */
-const objectsDown = (v: unknown, booleans: readonly string[] = []): boolean =>
-  isObject(v) && Object.entries(v).every(([k, x]) => (booleans.includes(k) ? typeof x === 'boolean' : objectsDown(x, booleans)));
-const KNOWN_CAPABILITIES = ['experimental', 'sampling', 'elicitation', 'roots', 'tasks'];
-
-/** `_meta` of a request, when it holds nothing the fast path would have to act on or check (a progress token at most). */
-const plainMeta = (params: JsonObject) => optional(params, '_meta', (m) => isObject(m) && Object.keys(m).every((k) => k === 'progressToken') && optional(m, 'progressToken', isId));
-
-/**
- * Params the fast answers are sure the full server accepts as well; anything it is not sure of
- * takes the full path, which validates with the SDK's own schemas and words the error.
- */
-function paramsOk(method: string, params: unknown): boolean {
-  if (method !== 'initialize') {
-    if (params === undefined) return true;
-    const keys = method === 'tools/list' ? ['_meta', 'cursor'] : ['_meta'];
-    return isObject(params) && Object.keys(params).every((k) => keys.includes(k)) && plainMeta(params) && optional(params, 'cursor', isString);
-  }
-  if (!isObject(params) || !plainMeta(params) || typeof params.protocolVersion !== 'string') return false;
-  const { capabilities, clientInfo } = params;
-  return (
-    isObject(clientInfo) &&
-    isString(clientInfo.name) &&
-    isString(clientInfo.version) &&
-    ['title', 'websiteUrl', 'description'].every((k) => optional(clientInfo, k, isString)) &&
-    !('icons' in clientInfo) &&
-    isObject(capabilities) &&
-    Object.entries(capabilities).every(([k, v]) => !KNOWN_CAPABILITIES.includes(k) || objectsDown(v, ['listChanged', 'applyDefaults']))
-  );
-}
-
-/** `tools/call` params the offline path may take: a tool name, arguments, a progress token at most. */
-function offlineCallParams(message: JsonObject): { name: string; arguments?: unknown } | undefined {
-  const params = message.params;
-  if (message.method !== 'tools/call' || !isId(message.id) || !isObject(params) || !isString(params.name) || !plainMeta(params)) return undefined;
-  if (!Object.keys(params).every((k) => ['name', 'arguments', '_meta'].includes(k))) return undefined;
-  return params as { name: string; arguments?: unknown };
-}
-
-/** Fast answers; false for anything the full server must handle. */
-function answer(message: JsonObject, snapshot: StartupSnapshot, write: (m: JsonObject) => void): boolean {
-  const id = message.id;
-  if (!isId(id) || typeof message.method !== 'string' || !paramsOk(message.method, message.params)) return false;
-  const reply = (result: unknown) => write({ jsonrpc: '2.0', id, result });
-  switch (message.method) {
-    case 'initialize': {
-      const asked = (message.params as { protocolVersion: string }).protocolVersion;
-      const protocolVersion = snapshot.protocolVersions.includes(asked) ? asked : snapshot.latestProtocolVersion;
-      reply({ protocolVersion, ...snapshot.initialize });
-      return true;
-    }
-    case 'ping':
-      reply({});
-      return true;
-    case 'tools/list':
-      reply({ tools: snapshot.tools });
-      return true;
-    default:
-      return false;
-  }
-}
+export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable, chats: StartupChats | undefined) => Promise<void>;
 
 /** The protocol output for the full server, minus its answers to requests already answered. */
 function withoutAnswersTo(answered: Id[], output: NodeJS.WritableStream): Writable {
@@ -114,61 +53,124 @@ export interface StdioOptions {
   input: NodeJS.ReadStream;
   output: NodeJS.WritableStream & Writable;
   startFull: StartFullServer;
-  /** Loads the offline call path (src/startup/offline.ts); without it every tool call is handed over. */
-  loadOffline?: () => Promise<{ offlineCall: typeof offlineCall; configurationReported: typeof configurationReported }>;
+  /** Loads the offline call path (src/startup/offline.ts); without it those calls are handed over. */
+  loadOffline?: () => Promise<{ offlineCall: typeof offlineCall }>;
+  /** Loads the chat call path (src/startup/quick-chat.ts); without it chat calls are handed over. */
+  loadChat?: () => Promise<{ QuickChats: typeof QuickChats }>;
   /** The full server failed to start after a hand-over. */
   onFatal?: (e: unknown) => void;
 }
 
-export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, onFatal }: StdioOptions): Promise<void> {
+const OFFLINE_TOOLS = ['list_models', 'estimate_cost'];
+const CHAT_TOOLS = ['kimi_chat', 'kimi_stream'];
+
+/** The id a `notifications/cancelled` names, if the message is one. */
+function cancelledId(message: JsonObject): Id | undefined {
+  if (message.method !== 'notifications/cancelled' || 'id' in message || !isObject(message.params)) return undefined;
+  const id = message.params.requestId;
+  return isId(id) ? id : undefined;
+}
+
+export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, loadChat, onFatal }: StdioOptions): Promise<void> {
   guardStdio();
   const snapshot = readSnapshot(env, version, distDir);
-  if (!snapshot) return startFull(env, input, output, false);
+  if (!snapshot) return startFull(env, input, output, undefined);
 
   const replay: Buffer[] = [];
   /** Requests the fast path answered that the full server will answer again (replayed initialize). */
   const answered: Id[] = [];
   const lines = new LineSplitter();
   const write = (m: JsonObject) => output.write(`${JSON.stringify(m)}\n`);
+  // Settles once the line is out or cannot go out (a closed stdout must not hold a call up).
+  const send = (m: JsonObject) => new Promise<void>((resolve) => output.write(`${JSON.stringify(m)}\n`, () => resolve()));
   const newline = Buffer.from('\n');
   const skillRoot = skillRootFor(env, distDir);
-  /** An offline call is being answered: later lines wait in the splitter, in order. */
+  /** A tool call is being taken on (its module loading, the decision made): later lines wait in the splitter, in order. */
   let busy = false;
   let inputEnded = false;
-  /** Set once the offline module is loaded; it may have logged the configuration already. */
-  let offlineModule: Awaited<ReturnType<NonNullable<StdioOptions['loadOffline']>>> | undefined;
+  let canConfirm = false;
+  /** Chat calls answered here, once the first one came. */
+  let chats: QuickChats | undefined;
+  let closing = false;
+
+  /** Leaving before a hand-over: running chat calls get `drainMs` to finish, then are cut off and store what they have. */
+  const leave = (why: string, drainMs: number) => {
+    if (closing) return;
+    closing = true;
+    log(`shutting down: ${why}`);
+    void (chats ? chats.idle(drainMs).then(() => (chats!.abort(), chats!.idle(SETTLE_MS))) : Promise.resolve()).then(() => output.write('', () => process.exit(0)));
+  };
+  const onSignal = (signal: string) => leave(signal, 0);
+
+  /** Cancels for chat calls still running here, in the lines the full server now reads. */
+  const tapCancels = (rest: Buffer) => {
+    const tap = new LineSplitter();
+    const onTap = (chunk: Buffer) => {
+      if (!chats?.size) return void input.off('data', onTap);
+      tap.push(chunk);
+      for (let line = tap.next(); line; line = tap.next()) {
+        if (!('bytes' in line) || !line.bytes.includes('notifications/cancelled')) continue;
+        const inbound = classify(line.bytes);
+        const id = inbound.kind === 'message' ? cancelledId(inbound.message) : undefined;
+        if (id !== undefined) chats.cancel(id);
+      }
+    };
+    onTap(rest);
+    input.on('data', onTap);
+  };
 
   /** The full server takes the input from `line` on: a stream of its own, so that input which already ended can be handed over too. */
   const handOver = (line: Buffer, ended: boolean) => {
     input.off('data', onData);
     input.off('end', onEnd);
     input.off('close', onEnd);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     const stream = new PassThrough();
-    stream.write(Buffer.concat([...replay, line, newline, lines.rest()]));
+    const rest = lines.rest();
+    stream.write(Buffer.concat([...replay, line, newline, rest]));
     if (ended) stream.end();
     else {
       input.pipe(stream);
       input.once('close', () => stream.writableEnded || stream.end());
+      if (chats?.size) tapCancels(rest);
     }
-    startFull(env, stream, withoutAnswersTo(answered, output), offlineModule?.configurationReported() ?? false).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
+    startFull(env, stream, withoutAnswersTo(answered, output), chats).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
   };
 
-  /** Answers an offline call, or hands it (and all after it) over; then carries on with the input. */
-  function callOffline(message: JsonObject, params: { name: string; arguments?: unknown }, line: Buffer): void {
+  /** Takes on a tool call (answering it, or starting it), or hands it (and all after it) over; then carries on with the input. */
+  function takeCall(message: JsonObject, params: ToolCallParams, line: Buffer): void {
     busy = true;
-    void loadOffline!()
-      .then((offline) => (offlineModule = offline).offlineCall(snapshot!, distDir, skillRoot!, env, params.name, params.arguments))
-      .catch((e: unknown) => void log('offline call failed, so the full server takes it:', e))
-      .then((result) => {
+    const taken = OFFLINE_TOOLS.includes(params.name) ? answerOffline(message, params) : startChat(message, params);
+    void taken
+      .catch((e: unknown) => void log('the start-up path failed on a call, so the full server takes it:', e))
+      .then((done) => {
         busy = false;
-        if (!result) return handOver(line, inputEnded);
-        write({ jsonrpc: '2.0', id: message.id, result });
+        if (!done) return handOver(line, inputEnded);
         if (inputEnded) finish();
         else drain();
       });
   }
 
-  /** Handles one line; false once it handed the input over or is waiting on an offline call. */
+  async function answerOffline(message: JsonObject, params: ToolCallParams): Promise<boolean> {
+    const result = await (await loadOffline!()).offlineCall(snapshot!, distDir, skillRoot!, env, params.name, params.arguments);
+    if (result) write({ jsonrpc: '2.0', id: message.id, result });
+    return result !== undefined;
+  }
+
+  async function startChat(message: JsonObject, params: ToolCallParams): Promise<boolean> {
+    if (!chats) {
+      const { QuickChats } = await loadChat!();
+      chats = new QuickChats({ snapshot: snapshot!, distDir, skillRoot: skillRoot!, env, canConfirm, send });
+      // From now on leaving means letting those calls store what they have.
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      onClientGone((why) => leave(why, 0));
+    }
+    return chats.start(message.id as Id, params.name, params.arguments, params._meta?.progressToken);
+  }
+
+  /** Handles one line; false once it handed the input over or is waiting on a tool call. */
   function receive(line: Line, ended: boolean): boolean {
     if ('oversize' in line) {
       write(errorMessage(oversizeAnswer(line)));
@@ -182,16 +184,19 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
       return true;
     }
     const message = inbound.message;
-    const offlineParams = loadOffline && skillRoot ? offlineCallParams(message) : undefined;
-    if (offlineParams) {
-      callOffline(message, offlineParams, line.bytes);
+    const cancelled = cancelledId(message);
+    if (cancelled !== undefined && chats?.cancel(cancelled)) return true;
+    const call = skillRoot ? toolCallParams(message) : undefined;
+    if (call && ((loadOffline && OFFLINE_TOOLS.includes(call.name)) || (loadChat && CHAT_TOOLS.includes(call.name)))) {
+      takeCall(message, call, line.bytes);
       return false;
     }
     if (message.method === 'notifications/initialized' && !('id' in message)) replay.push(Buffer.concat([line.bytes, newline]));
-    else if (answer(message, snapshot!, write)) {
+    else if (answerFromSnapshot(message, snapshot!, write)) {
       if (message.method === 'initialize') {
         replay.push(Buffer.concat([line.bytes, newline]));
         answered.push(message.id as Id);
+        canConfirm = declaresElicitation(message);
       }
     } else {
       handOver(line.bytes, ended);
@@ -216,8 +221,7 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
     if (!drain()) return;
     const last = lines.end();
     if (last && !receive(last, true)) return;
-    log('shutting down: stdin ended');
-    output.write('', () => process.exit(0));
+    leave('stdin ended', DRAIN_MS);
   }
 
   function onEnd(): void {

@@ -1,6 +1,11 @@
 /** What a long-lived stdio child needs before anything else runs (see the SDK notes, §5). */
 import { log } from '../log.js';
 
+/** How long requests already received may take to finish after the client closes stdin. */
+export const DRAIN_MS = 5_000;
+/** How long calls cut off by a shutdown may take to store their partial turn and cost. */
+export const SETTLE_MS = 1_000;
+
 let guarded = false;
 
 /**
