@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { fc, test as property } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { estimateMessagesTokens, estimateTextTokens, TOKENS_PER_MESSAGE, TOKENS_PER_REPLY } from '../src/kimi/tokens.js';
+import { estimateMessagesTokens, estimateTextTokens, preTokenize, TOKENS_PER_MESSAGE, TOKENS_PER_REPLY } from '../src/kimi/tokens.js';
 
 interface Case {
   input: string;
@@ -68,5 +69,20 @@ describe('chat messages', () => {
     expect(estimateMessagesTokens([{ role: 'user', content: parts }])).toBe(
       estimateMessagesTokens([{ role: 'user', content: 'What is in this picture?' }]),
     );
+  });
+});
+
+describe('the ASCII pre-tokenizer (fast to compile; used for text that is all ASCII)', () => {
+  // Code-like ASCII: words, contractions, digits, punctuation runs and every kind of space and line end.
+  const piece = fc.constantFrom('The', 'cat', "'s", "'LL", "'re", 'HTTPServer', 'x', 'Z', '42', '12345', ' ', '  ', '\t', '\n', '\r\n', '\r', '\v', '\f', '{', '});', '=>', '"', "'", '...', '-', '_', '#', '\\');
+  const asciiText = fc.oneof(fc.array(piece, { maxLength: 40 }).map((p) => p.join('')), fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 200 }));
+
+  property.prop([asciiText], { seed: 20261125, numRuns: 2000 })('cuts ASCII text exactly as the full Unicode pattern does (seed 20261125)', (text) => {
+    expect(preTokenize(text, false)).toEqual(preTokenize(text, true));
+  });
+
+  it('is taken only for ASCII text', () => {
+    expect(preTokenize('naïve café')).toEqual(preTokenize('naïve café', true));
+    expect(preTokenize('函数 returns 42')).toEqual(['函数', ' returns', ' ', '42']);
   });
 });
