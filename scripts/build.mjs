@@ -43,6 +43,8 @@ const leaveOut = (filter) => ({
 });
 await build({ ...common, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', format: 'cjs', plugins: [leaveOut(/^openai$|\/files\/index\.js$/)] });
 await build({ ...common, entryPoints: ['src/startup/quick-chat.ts'], outfile: 'dist/chat.js', format: 'cjs', plugins: [leaveOut(/\/files\/index\.js$/)] });
+// `cost` and `chat` from the shell, likewise (src/cli/shell.ts); an edited skill's loader stays out too.
+await build({ ...common, entryPoints: ['src/cli/shell.ts'], outfile: 'dist/shell.js', format: 'cjs', plugins: [leaveOut(/\/files\/index\.js$|\/load\.js$/)] });
 // The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
 await build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
 writeFileSync('dist/package.json', '{"type":"commonjs"}\n');

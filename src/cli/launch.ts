@@ -1,8 +1,8 @@
 /**
  * dist/cli.js, the `kimi-mcp` binary: a small CommonJS file (CommonJS starts a few ms faster
  * than an ES module). Bare `kimi-mcp`, what agents spawn, is the stdio server, answered from the
- * start-up snapshot until a request needs the full server (dist/server.mjs). Every other command
- * is the full CLI (dist/main.mjs).
+ * start-up snapshot until a request needs the full server (dist/server.mjs). `cost` and `chat`
+ * run from dist/shell.js while they can; every other command is the full CLI (dist/main.mjs).
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +18,11 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
-if (process.argv.length > 2) void load('main.mjs').catch(fail);
+if (process.argv.length > 2) {
+  // `cost` and `chat` in CommonJS when they can be (dist/shell.js), everything else in the full CLI.
+  const shell = ['cost', 'chat'].includes(process.argv[2]!) && (require(join(__dirname, 'shell.js')) as typeof import('./shell.js'));
+  if (!shell || !shell.runShellCommand(process.argv.slice(2), __dirname)) void load('main.mjs').catch(fail);
+}
 else {
   serveStdio({
     env: process.env,
