@@ -88,7 +88,16 @@ function firstByte(command: string, args: string[], env: Env, arrivals?: number[
   });
 }
 
-export async function firstCalls(cli: string, root: string, { median, iqr, ms }: Stats): Promise<string> {
+/** A peer server and a tool it answers without the network. */
+export interface PeerCall {
+  name: string;
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  offline?: { name: string; arguments: Record<string, unknown>; what: string };
+}
+
+export async function firstCalls(cli: string, root: string, { median, iqr, ms }: Stats, peers: PeerCall[]): Promise<string> {
   const host = await arrivalHost();
   // A copy of the skill with one price edited: no snapshot fits it, so the full path is taken.
   const edited = mkdtempSync(join(tmpdir(), 'kimi-bench-skill-'));
@@ -110,6 +119,12 @@ export async function firstCalls(cli: string, root: string, { median, iqr, ms }:
     { label: '`kimi-mcp cost --input-tokens 1000`: first byte on stdout', goal: 1.5, run: () => firstByte(node, [cli, 'cost', '--input-tokens', '1000'], base), times: [] },
     { label: '`kimi-mcp chat hi`: request reaching the host', goal: 2, run: () => firstByte(node, [cli, 'chat', 'hi', '--no-thinking'], withHost, host.arrivals), times: [] },
     { label: '`kimi-mcp chat hi`: first byte of the answer on stdout', run: () => firstByte(node, [cli, 'chat', 'hi', '--no-thinking'], withHost), times: [] },
+    // Peers, each with a home of its own so that nothing of theirs lands in ours.
+    ...peers.flatMap((p) =>
+      p.offline
+        ? [{ label: `peer ${p.name}: spawn → first \`${p.offline.name}\` result (${p.offline.what})`, run: () => firstAnswer(p.command, p.args, { ...base, HOME: edited, ...p.env }, p.offline!), times: [] as number[] }]
+        : [],
+    ),
   ];
   const bare: number[] = [];
   for (let round = 0; round <= ROUNDS; round++) {

