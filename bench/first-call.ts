@@ -22,7 +22,7 @@ interface Stats {
 type Env = Record<string, string | undefined>;
 
 /** A host that notes when each chat request arrives and answers it with a one-chunk stream. */
-async function arrivalHost(): Promise<{ baseURL: string; arrivals: number[]; close: () => Promise<void> }> {
+export async function arrivalHost(): Promise<{ baseURL: string; arrivals: number[]; close: () => Promise<void> }> {
   const arrivals: number[] = [];
   const server = createServer((req, res) => {
     arrivals.push(performance.now());
@@ -40,7 +40,7 @@ async function arrivalHost(): Promise<{ baseURL: string; arrivals: number[]; clo
 }
 
 /** spawn → … → the answer to `call` (or, with `arrivals`, the first request reaching the host). */
-function firstAnswer(command: string, args: string[], env: Env, call: { name: string; arguments: unknown } | undefined, arrivals?: number[]): Promise<number> {
+export function firstAnswer(command: string, args: string[], env: Env, call: { name: string; arguments: unknown } | undefined, arrivals?: number[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const seen = arrivals?.length ?? 0;
