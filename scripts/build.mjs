@@ -41,10 +41,21 @@ const leaveOut = (filter) => ({
     b.onResolve({ filter }, (args) => (args.kind === 'dynamic-import' ? { path: args.path, external: true } : undefined));
   },
 });
-await build({ ...common, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', format: 'cjs', plugins: [leaveOut(/^openai$|\/files\/index\.js$/)] });
-await build({ ...common, entryPoints: ['src/startup/quick-chat.ts'], outfile: 'dist/chat.js', format: 'cjs', plugins: [leaveOut(/\/files\/index\.js$/)] });
+// The openai SDK is a CommonJS file of its own (dist/openai.js), required by chat.js and shell.js
+// on the first Kimi call only: `cost` never compiles it. `dynamic-import: false` turns the call
+// path's lazy import() into require(), which needs no ES module loader.
+const openaiFile = {
+  name: 'openai-file',
+  setup(b) {
+    b.onResolve({ filter: /^openai$/ }, (args) => (args.kind === 'dynamic-import' ? { path: './openai.js', external: true } : undefined));
+  },
+};
+const startupBundle = { ...common, format: 'cjs', supported: { 'dynamic-import': false } };
+await build({ ...startupBundle, stdin: { contents: "export * from 'openai';", resolveDir: '.' }, outfile: 'dist/openai.js' });
+await build({ ...startupBundle, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', plugins: [leaveOut(/^openai$|\/files\/index\.js$/)] });
+await build({ ...startupBundle, entryPoints: ['src/startup/quick-chat.ts'], outfile: 'dist/chat.js', plugins: [openaiFile, leaveOut(/\/files\/index\.js$/)] });
 // `cost` and `chat` from the shell, likewise (src/cli/shell.ts); an edited skill's loader stays out too.
-await build({ ...common, entryPoints: ['src/cli/shell.ts'], outfile: 'dist/shell.js', format: 'cjs', plugins: [leaveOut(/\/files\/index\.js$|\/load\.js$/)] });
+await build({ ...startupBundle, entryPoints: ['src/cli/shell.ts'], outfile: 'dist/shell.js', plugins: [openaiFile, leaveOut(/\/files\/index\.js$|\/load\.js$/)] });
 // The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
 await build({ ...common, entryPoints: ['src/cli/launch.ts'], outfile: 'dist/cli.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } });
 writeFileSync('dist/package.json', '{"type":"commonjs"}\n');

@@ -193,7 +193,7 @@ describe('kimi-mcp commands', () => {
     // The launcher, the shell bundle and the snapshots only: what these commands answer, they answer alone.
     const pkg = copySkill();
     mkdirSync(join(pkg, 'dist'));
-    for (const f of ['cli.js', 'package.json', 'shell.js', 'startup-snapshot.json', 'catalog-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+    for (const f of ['cli.js', 'package.json', 'shell.js', 'openai.js', 'startup-snapshot.json', 'catalog-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
     const run = (cli: string, args: string[]) =>
       runProcess(process.execPath, [cli, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, KIMI_MCP_STATE_DIR: process.env.KIMI_MCP_STATE_DIR, ...upstream() } });
     const same = async (args: string[]) => {

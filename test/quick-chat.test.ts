@@ -69,7 +69,7 @@ const CLI = join(ROOT, 'dist/cli.js');
 function startupOnlyPackage(): string {
   const pkg = copySkill();
   mkdirSync(join(pkg, 'dist'));
-  for (const f of ['cli.js', 'package.json', 'chat.js', 'startup-snapshot.json', 'catalog-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+  for (const f of ['cli.js', 'package.json', 'chat.js', 'openai.js', 'startup-snapshot.json', 'catalog-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
   return join(pkg, 'dist/cli.js');
 }
 

@@ -14,19 +14,24 @@
 const LETTER_UPPER = String.raw`[[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]--\p{sc=Han}]`;
 const LETTER_LOWER = String.raw`[[\p{Ll}\p{Lm}\p{Lo}\p{M}]--\p{sc=Han}]`;
 const CONTRACTION = String.raw`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])?`;
-const PRE_TOKENIZER = new RegExp(
-  [
-    String.raw`\p{sc=Han}+`,
-    String.raw`[^\r\n\p{L}\p{N}]?${LETTER_UPPER}*${LETTER_LOWER}+${CONTRACTION}`,
-    String.raw`[^\r\n\p{L}\p{N}]?${LETTER_UPPER}+${LETTER_LOWER}*${CONTRACTION}`,
-    String.raw`\p{N}{1,3}`,
-    String.raw` ?[^\s\p{L}\p{N}]+[\r\n]*`,
-    String.raw`\s*[\r\n]+`,
-    String.raw`\s+(?!\S)`,
-    String.raw`\s+`,
-  ].join('|'),
-  'gv',
-);
+let unicodePattern: RegExp | undefined;
+/** Built on first use: constructing it takes about a millisecond at start, and ASCII text never needs it. */
+function preTokenizer(): RegExp {
+  unicodePattern ??= new RegExp(
+    [
+      String.raw`\p{sc=Han}+`,
+      String.raw`[^\r\n\p{L}\p{N}]?${LETTER_UPPER}*${LETTER_LOWER}+${CONTRACTION}`,
+      String.raw`[^\r\n\p{L}\p{N}]?${LETTER_UPPER}+${LETTER_LOWER}*${CONTRACTION}`,
+      String.raw`\p{N}{1,3}`,
+      String.raw` ?[^\s\p{L}\p{N}]+[\r\n]*`,
+      String.raw`\s*[\r\n]+`,
+      String.raw`\s+(?!\S)`,
+      String.raw`\s+`,
+    ].join('|'),
+    'gv',
+  );
+  return unicodePattern;
+}
 
 /**
  * The same pattern for text that is all ASCII, where the Unicode classes come down to ASCII
@@ -116,7 +121,7 @@ function pieceTokens(piece: string, kind: ScriptClass): number {
 
 /** The text cut as Kimi's pre-tokenizer cuts it; `unicode` takes the full pattern even for ASCII text (as the tests do, to compare). */
 export function preTokenize(text: string, unicode = !ASCII_ONLY.test(text)): string[] {
-  return Array.from(text.matchAll(unicode ? PRE_TOKENIZER : ASCII_PRE_TOKENIZER), (m) => m[0]);
+  return Array.from(text.matchAll(unicode ? preTokenizer() : ASCII_PRE_TOKENIZER), (m) => m[0]);
 }
 
 function* pieces(text: string): Generator<[string, ScriptClass]> {

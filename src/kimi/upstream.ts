@@ -27,7 +27,7 @@ export function clientFor(host: Host): Promise<OpenAI> {
   if (!client) {
     client = import('openai').then((module) => {
       sdk = module;
-      return new module.default({
+      return new module.OpenAI({
           apiKey: host.apiKey ?? 'not-needed',
           baseURL: host.baseURL,
           timeout: HEADERS_TIMEOUT_MS,
