@@ -5,6 +5,7 @@
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 
 rmSync('dist', { recursive: true, force: true });
@@ -93,16 +94,20 @@ const { protocolVersion, ...initialize } = init.result;
 // The fingerprint and the validated catalog come from the same code the server uses
 // (src/startup/snapshot.ts, src/catalog/load.ts), so a skill that fails validation fails the build.
 const helper = await build({
-  stdin: { contents: "export { skillHash } from './src/startup/snapshot.ts'; export { loadCatalog } from './src/catalog/load.ts';", resolveDir: '.', loader: 'ts' },
+  stdin: {
+    contents: "export { skillHash } from './src/startup/snapshot.ts'; export { loadCatalog } from './src/catalog/load.ts'; export { CACHE_SUFFIX, compileBundle, runBundle } from './src/startup/bundles.ts';",
+    resolveDir: '.',
+    loader: 'ts',
+  },
   bundle: true,
   format: 'esm',
   platform: 'node',
   write: false,
   logLevel: 'warning',
   // gray-matter is CommonJS and requires Node built-ins.
-  banner: { js: "import{createRequire}from'node:module';const require=createRequire(process.cwd()+'/');" },
+  banner: { js: "import{createRequire as __kimiRequire}from'node:module';const require=__kimiRequire(process.cwd()+'/');" },
 });
-const { skillHash, loadCatalog } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);
+const { skillHash, loadCatalog, CACHE_SUFFIX, compileBundle, runBundle } = await import(`data:text/javascript;base64,${Buffer.from(helper.outputFiles[0].text).toString('base64')}`);
 // The root is where the skill sits at run time, so it is left out here and set when read.
 const { root: _buildRoot, ...catalog } = loadCatalog('.');
 const hash = skillHash('.');
@@ -111,3 +116,12 @@ writeFileSync(
   `${JSON.stringify({ version, skillHash: hash, latestProtocolVersion: protocolVersion, protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, initialize, tools: list.result.tools })}\n`,
 );
 writeFileSync('dist/catalog-snapshot.json', `${JSON.stringify({ version, skillHash: hash, catalog })}\n`);
+
+// V8 code caches for the start-up bundles (read by src/startup/bundles.ts), made by this Node
+// after running each bundle's top level, so they also hold what that compiled.
+for (const name of ['offline.js', 'chat.js', 'shell.js', 'openai.js']) {
+  const file = resolve('dist', name);
+  const script = compileBundle(file);
+  runBundle(script, file);
+  writeFileSync(file + CACHE_SUFFIX, script.createCachedData());
+}

@@ -198,7 +198,7 @@ describe('kimi-mcp commands', () => {
       runProcess(process.execPath, [cli, ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, KIMI_MCP_STATE_DIR: process.env.KIMI_MCP_STATE_DIR, ...upstream() } });
     const same = async (args: string[]) => {
       const [alone, full] = await Promise.all([run(join(pkg, 'dist/cli.js'), args), run(CLI, args)]);
-      const ids = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>').replace(/req-sim-\d+/g, '<request>');
+      const ids = (text: string) => text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '<id>').replace(/req-sim-\d+/g, '<request>').replace(/\d+\.\d s\b/g, '<seconds>');
       expect({ code: alone.code, stdout: ids(alone.stdout), stderr: ids(alone.stderr) }, args.join(' ')).toEqual({ code: full.code, stdout: ids(full.stdout), stderr: ids(full.stderr) });
       return alone;
     };

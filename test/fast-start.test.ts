@@ -6,6 +6,7 @@ import { runProcess } from './helpers/process.js';
 import { ROOT } from './helpers/mcp.js';
 import { CLI } from './helpers/run-cli.js';
 import { copySkill } from './helpers/temp.js';
+import { CACHE_SUFFIX, compileBundle } from '../src/startup/bundles.js';
 
 const line = (m: unknown) => `${JSON.stringify(m)}\n`;
 const initialize = (protocolVersion = '2025-11-25') =>
@@ -68,6 +69,24 @@ describe('fast start', () => {
     expect(fast).toHaveLength(calls.length + 1);
     const offlineAnswers = offlineOnly.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: number });
     expect(byId(offlineAnswers)).toEqual(byId(full).slice(0, 9));
+  });
+
+  it("loads the start-up bundles with the build's V8 code caches, and ignores a cache that does not fit", async () => {
+    for (const name of ['offline.js', 'chat.js', 'shell.js', 'openai.js']) {
+      const file = join(ROOT, 'dist', name);
+      const script = compileBundle(file, readFileSync(`${file}${CACHE_SUFFIX}`));
+      expect(script.cachedDataRejected, name).toBe(false);
+      // Another bundle's cache (as from another build or Node) is refused by V8, never run.
+      expect(compileBundle(file, readFileSync(join(ROOT, 'dist', name === 'chat.js' ? 'shell.js.cache' : 'chat.js.cache'))).cachedDataRejected, name).toBe(true);
+    }
+    // A package whose caches are all wrong answers exactly as the real one.
+    const pkg = copySkill();
+    mkdirSync(join(pkg, 'dist'));
+    for (const f of ['cli.js', 'package.json', 'offline.js', 'startup-snapshot.json', 'catalog-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+    writeFileSync(join(pkg, 'dist/offline.js.cache'), readFileSync(join(ROOT, 'dist/chat.js.cache')));
+    const input = initialize() + initialized + call;
+    const wrongCache = await runProcess(process.execPath, [join(pkg, 'dist/cli.js')], { env: { PATH: process.env.PATH }, input });
+    expect(wrongCache.stdout).toBe((await runProcess(process.execPath, [CLI], { env: { PATH: process.env.PATH }, input })).stdout);
   });
 
   it('takes the full path when the skill files changed since the build', async () => {

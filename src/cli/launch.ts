@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { log } from '../log.js';
+import { requireBundle } from '../startup/bundles.js';
 import { serveStdio } from '../startup/fast-stdio.js';
 
 const load = (file: string) => import(pathToFileURL(join(__dirname, file)).href);
@@ -20,7 +21,7 @@ function fail(e: unknown): never {
 
 if (process.argv.length > 2) {
   // `cost` and `chat` in CommonJS when they can be (dist/shell.js), everything else in the full CLI.
-  const shell = ['cost', 'chat'].includes(process.argv[2]!) && (require(join(__dirname, 'shell.js')) as typeof import('./shell.js'));
+  const shell = ['cost', 'chat'].includes(process.argv[2]!) && (requireBundle(join(__dirname, 'shell.js')) as typeof import('./shell.js'));
   if (!shell || !shell.runShellCommand(process.argv.slice(2), __dirname)) void load('main.mjs').catch(fail);
 }
 else {
@@ -33,9 +34,9 @@ else {
       const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
       await runStdioServer(env, input, output, chats);
     },
-    // CommonJS, so requiring them does not start the ES module loader.
-    loadOffline: async () => require(join(__dirname, 'offline.js')) as typeof import('../startup/offline.js'),
-    loadChat: async () => require(join(__dirname, 'chat.js')) as typeof import('../startup/quick-chat.js'),
+    // CommonJS, so loading them does not start the ES module loader.
+    loadOffline: async () => requireBundle(join(__dirname, 'offline.js')) as typeof import('../startup/offline.js'),
+    loadChat: async () => requireBundle(join(__dirname, 'chat.js')) as typeof import('../startup/quick-chat.js'),
     onFatal: fail,
   }).catch(fail);
 }
