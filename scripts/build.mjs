@@ -55,6 +55,9 @@ const startupBundle = { ...common, format: 'cjs', supported: { 'dynamic-import':
 await build({ ...startupBundle, stdin: { contents: "export * from 'openai';", resolveDir: '.' }, outfile: 'dist/openai.js' });
 await build({ ...startupBundle, entryPoints: ['src/startup/offline.ts'], outfile: 'dist/offline.js', plugins: [leaveOut(/^openai$|\/files\/index\.js$/)] });
 await build({ ...startupBundle, entryPoints: ['src/startup/quick-chat.ts'], outfile: 'dist/chat.js', plugins: [openaiFile, leaveOut(/\/files\/index\.js$/)] });
+// tools/list for a skill edited since the build (src/startup/edited-skill.ts): the YAML parser and
+// zod, but not the MCP SDK.
+await build({ ...startupBundle, entryPoints: ['src/startup/edited-skill.ts'], outfile: 'dist/edited.js', plugins: [leaveOut(/^openai$|\/files\/index\.js$/)] });
 // `cost` and `chat` from the shell, likewise (src/cli/shell.ts); an edited skill's loader stays out too.
 await build({ ...startupBundle, entryPoints: ['src/cli/shell.ts'], outfile: 'dist/shell.js', plugins: [openaiFile, leaveOut(/\/files\/index\.js$|\/load\.js$/)] });
 // The binary: a small CommonJS launcher (dist/package.json marks dist/*.js as CommonJS).
@@ -119,7 +122,7 @@ writeFileSync('dist/catalog-snapshot.json', `${JSON.stringify({ version, skillHa
 
 // V8 code caches for the start-up bundles (read by src/startup/bundles.ts), made by this Node
 // after running each bundle's top level, so they also hold what that compiled.
-for (const name of ['offline.js', 'chat.js', 'shell.js', 'openai.js']) {
+for (const name of ['offline.js', 'chat.js', 'shell.js', 'openai.js', 'edited.js']) {
   const file = resolve('dist', name);
   const script = compileBundle(file);
   runBundle(script, file);

@@ -16,9 +16,10 @@ function stdioServer(): Promise<void> {
     distDir: bundleDir(import.meta.url),
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output, chats) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output, chats),
+    startFull: async (env, input, output, handOver) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output, handOver),
     loadOffline: () => import('./startup/offline.js'),
     loadChat: () => import('./startup/quick-chat.js'),
+    loadEdited: () => import('./startup/edited-skill.js'),
   });
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runProcess } from './helpers/process.js';
 import { ROOT } from './helpers/mcp.js';
 import { CLI } from './helpers/run-cli.js';
-import { copySkill } from './helpers/temp.js';
+import { copySkill, tempDir } from './helpers/temp.js';
 import { CACHE_SUFFIX, compileBundle } from '../src/startup/bundles.js';
 
 const line = (m: unknown) => `${JSON.stringify(m)}\n`;
@@ -89,13 +89,33 @@ describe('fast start', () => {
     expect(wrongCache.stdout).toBe((await runProcess(process.execPath, [CLI], { env: { PATH: process.env.PATH }, input })).stdout);
   });
 
-  it('takes the full path when the skill files changed since the build', async () => {
+  it('answers an edited skill from the skill itself (tools/list made now, the rest handed over), exactly as the full server does', async () => {
     const dir = copySkill();
     const k26 = readFileSync(join(dir, 'skill/references/models/kimi-k2.6.md'), 'utf8');
     writeFileSync(join(dir, 'skill/references/models/kimi-k2.9.md'), k26.replace('id: kimi-k2.6', 'id: kimi-k2.9').replace('default: true\n', '').replace('released: "2026-04-20"', 'released: "2026-11-01"'));
-    const [, list] = await session(initialize() + toolsList, { KIMI_MCP_SKILL_DIR: dir });
-    const chat = (list!.result!.tools as { name: string; inputSchema: { properties: { model: { enum: string[] } } } }[]).find((t) => t.name === 'kimi_chat')!;
+    const runapi = join(dir, 'skill/references/providers/runapi.md');
+    writeFileSync(runapi, readFileSync(runapi, 'utf8').replace('input: 0.48', 'input: 0.50'));
+    const input = initialize() + initialized + toolsList + call;
+    const edited = await session(input, { KIMI_MCP_SKILL_DIR: dir });
+    expect(edited).toEqual(await session(input, { KIMI_MCP_SKILL_DIR: dir, KIMI_MCP_FAST_START: '0' }));
+    const chat = (edited[1]!.result!.tools as { name: string; inputSchema: { properties: { model: { enum: string[] } } } }[]).find((t) => t.name === 'kimi_chat')!;
     expect(chat.inputSchema.properties.model.enum).toContain('kimi-k2.9');
+    // The edited price, never the build's.
+    expect((edited[2]!.result as { structuredContent: { cost: { input: number } } }).structuredContent.cost.input).toBe(0.5);
+    // initialize and tools/list need no full server: a package without one answers them.
+    const pkg = tempDir('kimi-edited-pkg-');
+    mkdirSync(join(pkg, 'dist'));
+    for (const f of ['cli.js', 'package.json', 'edited.js', 'startup-snapshot.json']) cpSync(join(ROOT, 'dist', f), join(pkg, 'dist', f));
+    const alone = await runProcess(process.execPath, [join(pkg, 'dist/cli.js')], { env: { PATH: process.env.PATH, KIMI_MCP_SKILL_DIR: dir }, input: initialize() + initialized + toolsList });
+    expect(alone.code).toBe(0);
+    expect(alone.stdout.trim().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(edited.slice(0, 2));
+
+    // A broken edit stops the server at once, naming file and field.
+    writeFileSync(runapi, readFileSync(runapi, 'utf8').replace('input: 0.50', 'input: cheap'));
+    const broken = await runProcess(process.execPath, [CLI], { env: { PATH: process.env.PATH, KIMI_MCP_SKILL_DIR: dir }, input });
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    expect(broken.stderr).toMatch(/skill\/references\/providers\/runapi\.md.*models\.kimi-k2\.6\.price\.input/s);
   });
 
   it('never serves the build-time catalog once a skill file changed: an edited price shows at once, a broken edit fails loudly', async () => {

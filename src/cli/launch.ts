@@ -30,13 +30,14 @@ else {
     distDir: __dirname,
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output, chats) => {
+    startFull: async (env, input, output, handOver) => {
       const { runStdioServer } = (await load('server.mjs')) as typeof import('../mcp/stdio.js');
-      await runStdioServer(env, input, output, chats);
+      await runStdioServer(env, input, output, handOver);
     },
     // CommonJS, so loading them does not start the ES module loader.
     loadOffline: async () => requireBundle(join(__dirname, 'offline.js')) as typeof import('../startup/offline.js'),
     loadChat: async () => requireBundle(join(__dirname, 'chat.js')) as typeof import('../startup/quick-chat.js'),
+    loadEdited: async () => requireBundle(join(__dirname, 'edited.js')) as typeof import('../startup/edited-skill.js'),
     onFatal: fail,
   }).catch(fail);
 }

@@ -10,7 +10,7 @@ import { guardInbound } from './inbound.js';
 import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
 import { clientRoots } from './roots.js';
-import { registerTools } from './tool.js';
+import { registerTools } from './register-tools.js';
 import { registerUsage } from './usage-resource.js';
 import { createTools } from './tools/index.js';
 import { version } from '../version.js';

@@ -18,7 +18,7 @@ import { callsSettled } from '../kimi/run-chat.js';
 import { DRAIN_MS, guardStdio, onClientGone, SETTLE_MS } from '../startup/hygiene.js';
 import { classify, errorMessage, LineSplitter, oversizeAnswer } from '../startup/jsonrpc.js';
 import type { ErrorAnswer, Id, Line } from '../startup/jsonrpc.js';
-import type { StartupChats } from '../startup/quick-chat.js';
+import type { HandOver } from '../startup/fast-stdio.js';
 import { bundleDir } from '../startup/snapshot.js';
 import { createServer, onProcessStart } from './server.js';
 
@@ -114,13 +114,14 @@ export class StdioLineTransport implements Transport {
 }
 
 /**
- * `chats`: calls the start-up path is still answering (src/startup/fast-stdio.ts). They are this
- * server's to wait for at shutdown, and the long replies they kept are readable here.
+ * `handOver`, from the start-up path (src/startup/fast-stdio.ts): the calls it is still answering,
+ * this server's to wait for at shutdown (the long replies they kept are readable here), and an
+ * edited skill's catalog it loaded and validated already.
  */
-export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout, chats?: StartupChats): Promise<void> {
+export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout, { chats, catalog: loaded }: HandOver = {}): Promise<void> {
   guardStdio();
   // The build-time catalog while the skill fingerprint matches: no YAML parse or validation here.
-  const catalog = await currentCatalog(env, bundleDir(import.meta.url));
+  const catalog = loaded ?? (await currentCatalog(env, bundleDir(import.meta.url)));
   onProcessStart(catalog, env);
   const server = createServer(catalog, env, chats?.replies);
   const transport = new StdioLineTransport(input, output);

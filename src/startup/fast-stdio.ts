@@ -11,22 +11,30 @@
  */
 import { PassThrough, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
+import type { Catalog } from '../catalog/load.js';
 import { log } from '../log.js';
 import { answerFromSnapshot, declaresElicitation, toolCallParams } from './fast-answers.js';
 import type { ToolCallParams } from './fast-answers.js';
 import { DRAIN_MS, guardStdio, onClientGone, SETTLE_MS } from './hygiene.js';
 import { classify, errorMessage, isId, isObject, LineSplitter, oversizeAnswer } from './jsonrpc.js';
 import type { Id, JsonObject, Line } from './jsonrpc.js';
+import type { snapshotForEditedSkill } from './edited-skill.js';
 import type { offlineCall } from './offline.js';
 import type { QuickChats, StartupChats } from './quick-chat.js';
-import { readSnapshot, skillRootFor } from './snapshot.js';
+import { readSnapshotFile, skillHash, skillRootFor } from './snapshot.js';
+import type { StartupSnapshot } from './snapshot.js';
 import { version } from '../version.js';
 
-/**
- * Loads and runs the full server on these streams; injected, so this module stays small wherever
- * it is bundled. `chats`: calls the start-up path is still answering.
- */
-export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable, chats: StartupChats | undefined) => Promise<void>;
+/** What the start-up path hands the full server besides the input. */
+export interface HandOver {
+  /** Calls the start-up path is still answering. */
+  chats?: StartupChats;
+  /** An edited skill, loaded and validated already. */
+  catalog?: Catalog;
+}
+
+/** Loads and runs the full server on these streams; injected, so this module stays small wherever it is bundled. */
+export type StartFullServer = (env: NodeJS.ProcessEnv, input: Readable, output: Writable, handOver: HandOver) => Promise<void>;
 
 /** The protocol output for the full server, minus its answers to requests already answered. */
 function withoutAnswersTo(answered: Id[], output: NodeJS.WritableStream): Writable {
@@ -57,6 +65,8 @@ export interface StdioOptions {
   loadOffline?: () => Promise<{ offlineCall: typeof offlineCall }>;
   /** Loads the chat call path (src/startup/quick-chat.ts); without it chat calls are handed over. */
   loadChat?: () => Promise<{ QuickChats: typeof QuickChats }>;
+  /** Loads what answers for an edited skill (src/startup/edited-skill.ts); without it such a skill takes the full path. */
+  loadEdited?: () => Promise<{ snapshotForEditedSkill: typeof snapshotForEditedSkill }>;
   /** The full server failed to start after a hand-over. */
   onFatal?: (e: unknown) => void;
 }
@@ -71,10 +81,19 @@ function cancelledId(message: JsonObject): Id | undefined {
   return isId(id) ? id : undefined;
 }
 
-export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, loadChat, onFatal }: StdioOptions): Promise<void> {
+export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, loadChat, loadEdited, onFatal }: StdioOptions): Promise<void> {
   guardStdio();
-  const snapshot = readSnapshot(env, version, distDir);
-  if (!snapshot) return startFull(env, input, output, undefined);
+  const skillRoot = skillRootFor(env, distDir);
+  const built = readSnapshotFile(env, version, distDir);
+  /** The build's snapshot while it fits the skill on disk; for an edited skill, one made for it now. */
+  const fitting = async (root: string, built: StartupSnapshot): Promise<{ snapshot: StartupSnapshot; catalog?: Catalog } | undefined> => {
+    const hash = skillHash(root);
+    if (hash === built.skillHash) return { snapshot: built };
+    return loadEdited ? (await loadEdited()).snapshotForEditedSkill(built, root, hash, env) : undefined;
+  };
+  const start = skillRoot && built ? await fitting(skillRoot, built) : undefined;
+  if (!start) return startFull(env, input, output, {});
+  const { snapshot, catalog } = start;
 
   const replay: Buffer[] = [];
   /** Requests the fast path answered that the full server will answer again (replayed initialize). */
@@ -84,7 +103,6 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
   // Settles once the line is out or cannot go out (a closed stdout must not hold a call up).
   const send = (m: JsonObject) => new Promise<void>((resolve) => output.write(`${JSON.stringify(m)}\n`, () => resolve()));
   const newline = Buffer.from('\n');
-  const skillRoot = skillRootFor(env, distDir);
   /** A tool call is being taken on (its module loading, the decision made): later lines wait in the splitter, in order. */
   let busy = false;
   let inputEnded = false;
@@ -135,7 +153,7 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
       input.once('close', () => stream.writableEnded || stream.end());
       if (chats?.size) tapCancels(rest);
     }
-    startFull(env, stream, withoutAnswersTo(answered, output), chats).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
+    startFull(env, stream, withoutAnswersTo(answered, output), { chats, catalog }).catch(onFatal ?? ((e: unknown) => (log(e), process.exit(1))));
   };
 
   /** Takes on a tool call (answering it, or starting it), or hands it (and all after it) over; then carries on with the input. */
@@ -161,7 +179,7 @@ export async function serveStdio({ env, distDir, input, output, startFull, loadO
   async function startChat(message: JsonObject, params: ToolCallParams): Promise<boolean> {
     if (!chats) {
       const { QuickChats } = await loadChat!();
-      chats = new QuickChats({ snapshot: snapshot!, distDir, skillRoot: skillRoot!, env, canConfirm, send });
+      chats = new QuickChats({ snapshot, distDir, skillRoot: skillRoot!, env, canConfirm, send });
       // From now on leaving means letting those calls store what they have.
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);

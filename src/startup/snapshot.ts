@@ -62,14 +62,12 @@ export function requireSkillRoot(env: NodeJS.ProcessEnv, distDir: string): strin
   return root;
 }
 
-/** The snapshot if it is there and still describes the skill on disk; otherwise undefined. */
-export function readSnapshot(env: NodeJS.ProcessEnv, version: string, distDir: string): StartupSnapshot | undefined {
+/** This build's snapshot, when fast start is on; whether it still fits the skill on disk is checked apart. */
+export function readSnapshotFile(env: NodeJS.ProcessEnv, version: string, distDir: string): StartupSnapshot | undefined {
   if (env.KIMI_MCP_FAST_START === '0') return undefined;
   try {
     const snapshot = JSON.parse(readFileSync(join(distDir, SNAPSHOT_FILE), 'utf8')) as StartupSnapshot;
-    const root = skillRootFor(env, distDir);
-    if (snapshot.version !== version || !root || snapshot.skillHash !== skillHash(root)) return undefined;
-    return snapshot;
+    return snapshot.version === version ? snapshot : undefined;
   } catch {
     return undefined; // no snapshot (a development build): the full path is always correct
   }
