@@ -27,7 +27,8 @@ const BUCKETS: [string, (stack: { functionName: string; url: string }[]) => bool
   ['garbage collection', (s) => s[0]!.functionName === '(garbage collector)'],
   ["Node's fetch (undici), loaded and run for the openai SDK", (s) => s.some((f) => f.url.includes('undici'))],
   ['compiling JavaScript (our bundles and Node internals)', (s) => /^(wrapSafe|compileForInternalLoader|compileForPublicLoader|compileSourceTextModule)$/.test(s[0]!.functionName)],
-  ['dist/chat.js: the chat call path and the openai SDK', (s) => s.some((f) => f.url.endsWith('dist/chat.js'))],
+  ['dist/openai.js: the openai SDK', (s) => s.some((f) => f.url.endsWith('dist/openai.js'))],
+  ['dist/chat.js: the chat call path', (s) => s.some((f) => f.url.endsWith('dist/chat.js'))],
   ['dist/cli.js: launcher, snapshot, JSON-RPC lines', (s) => s.some((f) => f.url.endsWith('dist/cli.js'))],
   ['Node itself (bootstrap, streams, fs, net)', () => true],
 ];
