@@ -71,6 +71,14 @@ describe('fast start', () => {
     expect(byId(offlineAnswers)).toEqual(byId(full).slice(0, 9));
   });
 
+  it('scrubs a key in every bundle once any of them registered it (each holds its own copy of log.ts)', async () => {
+    const launcher = (await import('../src/log.js?copy=launcher')) as typeof import('../src/log.js');
+    const chat = (await import('../src/log.js?copy=chat')) as typeof import('../src/log.js');
+    expect(launcher).not.toBe(chat);
+    chat.registerSecret('sk-registered-by-chat-bundle');
+    expect(launcher.scrub('failed: 401 for sk-registered-by-chat-bundle')).toBe('failed: 401 for [redacted]');
+  });
+
   it("loads the start-up bundles with the build's V8 code caches, and ignores a cache that does not fit", async () => {
     for (const name of ['offline.js', 'chat.js', 'shell.js', 'openai.js']) {
       const file = join(ROOT, 'dist', name);
