@@ -72,8 +72,9 @@ describe('fast start', () => {
   });
 
   it('scrubs a key in every bundle once any of them registered it (each holds its own copy of log.ts)', async () => {
-    const launcher = (await import('../src/log.js?copy=launcher')) as typeof import('../src/log.js');
-    const chat = (await import('../src/log.js?copy=chat')) as typeof import('../src/log.js');
+    // The query makes each a module instance of its own, as each bundle is.
+    const copy = (name: string) => import(`../src/log.js?copy=${name}`) as Promise<typeof import('../src/log.js')>;
+    const [launcher, chat] = [await copy('launcher'), await copy('chat')];
     expect(launcher).not.toBe(chat);
     chat.registerSecret('sk-registered-by-chat-bundle');
     expect(launcher.scrub('failed: 401 for sk-registered-by-chat-bundle')).toBe('failed: 401 for [redacted]');
