@@ -1,7 +1,7 @@
 /** The fast start path must answer exactly as the full server does, and step aside when it can't. */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runProcess } from './helpers/process.js';
 import { ROOT } from './helpers/mcp.js';
 import { CLI } from './helpers/run-cli.js';
@@ -72,9 +72,9 @@ describe('fast start', () => {
   });
 
   it('scrubs a key in every bundle once any of them registered it (each holds its own copy of log.ts)', async () => {
-    // The query makes each a module instance of its own, as each bundle is.
-    const copy = (name: string) => import(`../src/log.js?copy=${name}`) as Promise<typeof import('../src/log.js')>;
-    const [launcher, chat] = [await copy('launcher'), await copy('chat')];
+    // A fresh module registry for each: an instance of its own, as each bundle has.
+    const copy = async () => (vi.resetModules(), await import('../src/log.js'));
+    const [launcher, chat] = [await copy(), await copy()];
     expect(launcher).not.toBe(chat);
     chat.registerSecret('sk-registered-by-chat-bundle');
     expect(launcher.scrub('failed: 401 for sk-registered-by-chat-bundle')).toBe('failed: 401 for [redacted]');
