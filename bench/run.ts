@@ -4,7 +4,7 @@
  * writes bench/RESULTS.md. Peers install into bench/peers/ on first use, never with `npm ci`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -175,17 +175,19 @@ function staticClosure(entry: string): { files: number; bytes: number } {
 
 function startupLoads(): string {
   const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
-  const launcher = readFileSync(CLI).length;
-  const snapshot = readFileSync(join(ROOT, 'dist/startup-snapshot.json')).length;
+  const size = (file: string) => readFileSync(join(ROOT, 'dist', file)).length;
+  /** A start-up bundle and the V8 code cache beside it. */
+  const bundle = (file: string) => `\`dist/${file}\` (${kb(size(file))}, code cache ${kb(size(`${file}.cache`))})`;
   const server = staticClosure(join(ROOT, 'dist/server.mjs'));
-  const openaiChunk = readdirSync(join(ROOT, 'dist/chunks')).find((f) => f.startsWith('openai-'))!;
-  const openaiSize = readFileSync(join(ROOT, 'dist/chunks', openaiChunk)).length;
   return [
     'What start-up loads:',
     '',
-    `- answering \`initialize\` and \`tools/list\`: \`dist/cli.js\` (${kb(launcher)}, CommonJS) and \`dist/startup-snapshot.json\` (${kb(snapshot)}), plus the skill files it fingerprints;`,
-    `- the first other request: \`dist/server.mjs\` and its static imports, ${server.files} files, ${kb(server.bytes)} (the MCP SDK, zod, the YAML parser, our server);`,
-    `- the first Kimi call: the \`openai\` chunk, ${kb(openaiSize)}, imported then.`,
+    `- answering \`initialize\` and \`tools/list\`: \`dist/cli.js\` (${kb(size('cli.js'))}, CommonJS) and \`dist/startup-snapshot.json\` (${kb(size('startup-snapshot.json'))}), plus the skill files it fingerprints;`,
+    `- the first \`list_models\` or \`estimate_cost\`: ${bundle('offline.js')} and \`dist/catalog-snapshot.json\` (${kb(size('catalog-snapshot.json'))});`,
+    `- the first \`kimi_chat\` or \`kimi_stream\` it can take: ${bundle('chat.js')}, then ${bundle('openai.js')};`,
+    `- with skill files edited since the build: ${bundle('edited.js')} (the YAML parser, zod, the tools' schemas);`,
+    `- the first request the start-up path hands over: \`dist/server.mjs\` and its static imports, ${server.files} files, ${kb(server.bytes)} (the MCP SDK, zod, our server), and the \`openai\` chunk on its first Kimi call;`,
+    `- \`kimi-mcp cost\` and \`chat\`: ${bundle('shell.js')} (and \`dist/openai.js\` for \`chat\`); other commands the ES module CLI, \`dist/main.mjs\` and its chunks.`,
   ].join('\n');
 }
 

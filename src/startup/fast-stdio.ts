@@ -81,17 +81,23 @@ function cancelledId(message: JsonObject): Id | undefined {
   return isId(id) ? id : undefined;
 }
 
-export async function serveStdio({ env, distDir, input, output, startFull, loadOffline, loadChat, loadEdited, onFatal }: StdioOptions): Promise<void> {
+/**
+ * The build's snapshot while it fits the skill on disk; for an edited skill, one made for it now
+ * (with the catalog loaded for it); undefined when the full path must answer everything.
+ */
+async function startupSnapshot({ env, distDir, loadEdited }: StdioOptions, skillRoot: string | undefined): Promise<{ snapshot: StartupSnapshot; catalog?: Catalog } | undefined> {
+  const built = readSnapshotFile(env, version, distDir);
+  if (!built || !skillRoot) return undefined;
+  const hash = skillHash(skillRoot);
+  if (hash === built.skillHash) return { snapshot: built };
+  return loadEdited ? (await loadEdited()).snapshotForEditedSkill(built, skillRoot, hash, env) : undefined;
+}
+
+export async function serveStdio(options: StdioOptions): Promise<void> {
+  const { env, distDir, input, output, startFull, loadOffline, loadChat, onFatal } = options;
   guardStdio();
   const skillRoot = skillRootFor(env, distDir);
-  const built = readSnapshotFile(env, version, distDir);
-  /** The build's snapshot while it fits the skill on disk; for an edited skill, one made for it now. */
-  const fitting = async (root: string, built: StartupSnapshot): Promise<{ snapshot: StartupSnapshot; catalog?: Catalog } | undefined> => {
-    const hash = skillHash(root);
-    if (hash === built.skillHash) return { snapshot: built };
-    return loadEdited ? (await loadEdited()).snapshotForEditedSkill(built, root, hash, env) : undefined;
-  };
-  const start = skillRoot && built ? await fitting(skillRoot, built) : undefined;
+  const start = await startupSnapshot(options, skillRoot);
   if (!start) return startFull(env, input, output, {});
   const { snapshot, catalog } = start;
 
