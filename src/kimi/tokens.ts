@@ -119,16 +119,19 @@ function pieceTokens(piece: string, kind: ScriptClass): number {
   }
 }
 
+/** The pattern for this text: the ASCII one when it is all ASCII, unless `unicode` says otherwise. */
+const patternFor = (text: string, unicode = !ASCII_ONLY.test(text)) => (unicode ? preTokenizer() : ASCII_PRE_TOKENIZER);
+
 /** The text cut as Kimi's pre-tokenizer cuts it; `unicode` takes the full pattern even for ASCII text (as the tests do, to compare). */
-export function preTokenize(text: string, unicode = !ASCII_ONLY.test(text)): string[] {
-  return Array.from(text.matchAll(unicode ? preTokenizer() : ASCII_PRE_TOKENIZER), (m) => m[0]);
+export function preTokenize(text: string, unicode?: boolean): string[] {
+  return Array.from(text.matchAll(patternFor(text, unicode)), (m) => m[0]);
 }
 
+/** One piece at a time: a large prompt is never held as a list of its pieces. */
 function* pieces(text: string): Generator<[string, ScriptClass]> {
-  for (const piece of preTokenize(text)) yield [piece, classify(piece)];
+  for (const match of text.matchAll(patternFor(text))) yield [match[0], classify(match[0])];
 }
 
-/** Estimated Kimi token count of raw text (no chat template). */
 export function estimateTextTokens(text: string): number {
   let total = 0;
   for (const [piece, kind] of pieces(text)) total += pieceTokens(piece, kind);
