@@ -391,6 +391,8 @@ async function relay(): Promise<string> {
     '|---|---|---|---|---|',
     ...row('Burst', burst),
     ...row('Paced', paced),
+    '',
+    `Why kimi_stream costs more than kimi_chat on a burst: after its last progress message it waits until that message is 20 ms old before sending the result, because the SDK client can receive a progress notification sent just before the result after it, and then treats it as an error (typescript-sdk#2580). Without progress (kimi_chat) the same burst costs ${signed(burst.totalChat - burst.totalDirect, ' ms')}, so the rest of the difference is that wait; it lands anywhere from 0 to 20 ms depending on when the last message went, which is why this row moves between runs. An SDK that delivered progress before the result would remove it.`,
   ].join('\n');
 }
 
