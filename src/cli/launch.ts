@@ -23,8 +23,7 @@ if (process.argv.length > 2) {
   // `cost` and `chat` in CommonJS when they can be (dist/shell.js), everything else in the full CLI.
   const shell = ['cost', 'chat'].includes(process.argv[2]!) && (requireBundle(join(__dirname, 'shell.js')) as typeof import('./shell.js'));
   if (!shell || !shell.runShellCommand(process.argv.slice(2), __dirname)) void load('main.mjs').catch(fail);
-}
-else {
+} else {
   serveStdio({
     env: process.env,
     distDir: __dirname,
