@@ -393,7 +393,7 @@ async function relay(): Promise<string> {
     ...row('Burst', burst),
     ...row('Paced', paced),
     '',
-    `Why kimi_stream costs more than kimi_chat on a burst: after its last progress message it waits until that message is 20 ms old before sending the result, because the SDK client can receive a progress notification sent just before the result after it, and then treats it as an error (typescript-sdk#2580). Without progress (kimi_chat) the same burst costs ${signed(burst.totalChat - burst.totalDirect, ' ms')}, so the rest of the difference is that wait; it lands anywhere from 0 to 20 ms depending on when the last message went, which is why this row moves between runs. An SDK that delivered progress before the result would remove it.`,
+    `On a burst, kimi_stream also waits after its last progress message until that message is 20 ms old before it sends the result, because the SDK client can receive a progress notification sent just before the result after it, and then treats it as an error (typescript-sdk#2580); the wait is anywhere from 0 to 20 ms depending on when the last message went. kimi_chat sends no progress and has no such wait: what it adds here (${signed(burst.totalChat - burst.totalDirect, ' ms')}) is the server reading the same 2,000 chunks on two cores that also run the simulator and the client, the conversation and ledger lines it writes before answering (so a returned conversation_id is always stored), and the MCP hop (the round-trip row). These rows move by several milliseconds between runs; paced, the same work is under 1%.`,
   ].join('\n');
 }
 
