@@ -4,8 +4,8 @@
  * edit fails loudly, naming file and field), and tools/list is made from it by the tools' own
  * schemas; what else the build's snapshot holds (initialize) does not depend on the skill. No MCP
  * SDK is loaded: requests other than initialize, ping and tools/list go to the full server, which
- * is handed the catalog loaded here. The build-time catalog is never used (its fingerprint does not fit), so
- * offline and chat calls are handed over too.
+ * is handed the catalog loaded here. The build-time catalog is never used (its fingerprint does
+ * not fit), so offline and chat calls are handed over too.
  */
 import { loadCatalog } from '../catalog/load.js';
 import type { Catalog } from '../catalog/load.js';
