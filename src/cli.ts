@@ -35,7 +35,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   if (extra.length) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}. Quote the prompt: kimi-mcp chat "…"`);
 
   const { cliContext } = await import('./cli/context.js');
-  const cli = await cliContext();
+  const cli = await cliContext(bundleDir(import.meta.url));
   switch (command) {
     case 'install':
     case 'uninstall': {

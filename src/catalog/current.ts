@@ -10,10 +10,19 @@ import type { Catalog } from './load.js';
 
 export async function currentCatalog(env: NodeJS.ProcessEnv, distDir: string): Promise<Catalog> {
   const root = requireSkillRoot(env, distDir);
-  const stored = readCatalogSnapshot(env, version, distDir, skillHash(root));
-  if (stored) return fromSnapshot(stored, root);
+  const stored = storedCatalog(env, distDir, root);
+  if (stored) return stored;
   const { loadCatalog } = await import('./load.js');
   return loadCatalog(root);
+}
+
+/**
+ * The build-time catalog rooted at `root`, while it fits the skill files there; otherwise
+ * undefined. `hash`: their fingerprint, when the caller has it already.
+ */
+export function storedCatalog(env: NodeJS.ProcessEnv, distDir: string, root: string, hash = skillHash(root)): Catalog | undefined {
+  const stored = readCatalogSnapshot(env, version, distDir, hash);
+  return stored && fromSnapshot(stored, root);
 }
 
 /** The stored catalog, rooted where the skill is now. */

@@ -3,7 +3,6 @@ import { currentCatalog } from '../catalog/current.js';
 import type { Catalog } from '../catalog/load.js';
 import { resolveSettings } from '../kimi/config.js';
 import type { Env, Settings } from '../kimi/config.js';
-import { bundleDir } from '../startup/snapshot.js';
 
 export interface CliContext {
   catalog: Catalog;
@@ -13,8 +12,13 @@ export interface CliContext {
   err: (text: string) => void;
 }
 
-export async function cliContext(env: Env = process.env): Promise<CliContext> {
-  const catalog = await currentCatalog(env, bundleDir(import.meta.url));
+/** `distDir`: where the build-time catalog lives (dist/). */
+export async function cliContext(distDir: string, env: Env = process.env): Promise<CliContext> {
+  return contextFor(await currentCatalog(env, distDir), env);
+}
+
+/** The context for a catalog already at hand (src/cli/shell.ts has the build-time one). */
+export function contextFor(catalog: Catalog, env: Env): CliContext {
   return {
     catalog,
     settings: resolveSettings(catalog, env),

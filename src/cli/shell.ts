@@ -6,14 +6,12 @@
  * before doing anything, and the launcher runs the full CLI (dist/main.mjs), which gives the same
  * results from the same code (src/cli/chat.ts).
  */
-import { fromSnapshot } from '../catalog/current.js';
-import { resolveSettings } from '../kimi/config.js';
-import { readCatalogSnapshot, skillHash, skillRootFor } from '../startup/snapshot.js';
-import { version } from '../version.js';
+import { storedCatalog } from '../catalog/current.js';
+import { skillRootFor } from '../startup/snapshot.js';
 import { chatOptions, costOptions, exitWith, parseCommandLine } from './args.js';
 import type { CommandLine } from './args.js';
 import { runChatCommand, runCostCommand } from './chat.js';
-import type { CliContext } from './context.js';
+import { contextFor } from './context.js';
 
 /** The command line, if this path takes it; anything unusual (even a mistake) is the full CLI's to answer. */
 function plainCommand(argv: string[]): CommandLine | undefined {
@@ -31,10 +29,9 @@ function plainCommand(argv: string[]): CommandLine | undefined {
 export function runShellCommand(argv: string[], distDir: string, env: NodeJS.ProcessEnv = process.env): boolean {
   const line = plainCommand(argv);
   const root = line && skillRootFor(env, distDir);
-  const stored = root && readCatalogSnapshot(env, version, distDir, skillHash(root));
-  if (!line || !root || !stored) return false;
-  const catalog = fromSnapshot(stored, root);
-  const cli: CliContext = { catalog, settings: resolveSettings(catalog, env), env, out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) };
+  const catalog = root && storedCatalog(env, distDir, root);
+  if (!line || !catalog) return false;
+  const cli = contextFor(catalog, env);
   exitWith(line.command === 'chat' ? runChatCommand(cli, line.target, chatOptions(line)) : runCostCommand(cli, costOptions(line)));
   return true;
 }
