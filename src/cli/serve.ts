@@ -3,12 +3,11 @@ import { startHttpServer } from '../http/server.js';
 import { onProcessStart } from '../mcp/server.js';
 import { UsageError } from '../kimi/errors.js';
 import { callsSettled } from '../kimi/run-chat.js';
+import { SETTLE_MS } from '../startup/hygiene.js';
 import type { CliContext } from './context.js';
 
 const DEFAULT_PORT = 3917;
 const DEFAULT_HOST = '127.0.0.1';
-/** How long calls cancelled by a shutdown may take to store what they have (as over stdio). */
-const SETTLE_MS = 1_000;
 
 export async function runServe(cli: CliContext, options: { port?: string; host?: string }): Promise<number | undefined> {
   const port = options.port === undefined ? DEFAULT_PORT : Number(options.port);

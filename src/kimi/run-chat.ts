@@ -38,18 +38,27 @@ function cannotServe(ctx: CallContext, provider: ProviderEntry, modelId: string)
 const running = new Set<Promise<unknown>>();
 
 /**
+ * Resolves once every promise `pending()` gives has settled, asking again until it gives none
+ * (calls may still start meanwhile), or after `ms`.
+ */
+export function settledWithin(pending: () => Promise<unknown>[], ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    const check = (): void => {
+      const now = pending();
+      if (now.length === 0) return void (clearTimeout(timer), resolve());
+      void Promise.allSettled(now).then(check);
+    };
+    check();
+  });
+}
+
+/**
  * Resolves once every call running now has ended (after a cancel: its partial turn stored, its
  * cost in the ledger), or after `ms`. A server shutting down aborts its calls, then waits here.
  */
 export function callsSettled(ms: number): Promise<void> {
-  if (running.size === 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    void Promise.allSettled([...running]).then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  return settledWithin(() => [...running], ms);
 }
 
 export function runChat(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {

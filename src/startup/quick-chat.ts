@@ -11,6 +11,7 @@
  */
 import { reportConfiguration } from '../kimi/config.js';
 import { pruneConversations } from '../kimi/conversation.js';
+import { settledWithin } from '../kimi/run-chat.js';
 import { scrub } from '../log.js';
 import { chatTool } from '../mcp/chat-reply.js';
 import type { ChatContext } from '../mcp/chat-reply.js';
@@ -104,14 +105,7 @@ export class QuickChats implements StartupChats {
   }
 
   idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      const check = (): void => {
-        if (this.running.size === 0) return void (clearTimeout(timer), resolve());
-        void Promise.allSettled([...this.running.values()].map((c) => c.done)).then(check);
-      };
-      check();
-    });
+    return settledWithin(() => [...this.running.values()].map((c) => c.done), ms);
   }
 
   abort(): void {
