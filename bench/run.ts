@@ -472,7 +472,7 @@ async function concurrency(): Promise<string> {
 // 6: estimator
 
 function estimator(): string {
-  const reference = JSON.parse(readFileSync(join(ROOT, '../shared/reference/kimi_token_counts.json'), 'utf8')) as { cases: { input: string; tokens: number }[] };
+  const reference = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/kimi_token_counts.json'), 'utf8')) as { cases: { input: string; tokens: number }[] };
   const groups = new Map<ScriptClass, { truth: number; error: number; bias: number; n: number }>();
   let truth = 0;
   let error = 0;
@@ -502,7 +502,7 @@ function estimator(): string {
   }
   const pct = (n: number, d: number) => `${((n / d) * 100).toFixed(1)}%`;
   return [
-    `Against the ${reference.cases.length} true Kimi counts in shared/reference/kimi_token_counts.json. Error = sum of |estimate − truth| / sum of truth; bias = (sum of estimates − sum of truth) / sum of truth. Strings are grouped by the script class that dominates their estimate.`,
+    `Against the ${reference.cases.length} true Kimi counts in test/fixtures/kimi_token_counts.json. Error = sum of |estimate − truth| / sum of truth; bias = (sum of estimates − sum of truth) / sum of truth. Strings are grouped by the script class that dominates their estimate.`,
     '',
     '| Class | Strings | True tokens | Error | Bias |',
     '|---|---|---|---|---|',

@@ -7,7 +7,7 @@ interface Case {
   input: string;
   tokens: number;
 }
-const reference = JSON.parse(readFileSync(new URL('../../shared/reference/kimi_token_counts.json', import.meta.url), 'utf8')) as {
+const reference = JSON.parse(readFileSync(new URL('./fixtures/kimi_token_counts.json', import.meta.url), 'utf8')) as {
   cases: Case[];
 };
 

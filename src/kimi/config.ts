@@ -4,11 +4,15 @@
  */
 import { findModel, findProvider } from '../catalog/find.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
+import { readVar } from '../env.js';
+import type { Env } from '../env.js';
 import { log, registerSecret } from '../log.js';
 import { firstTime } from '../once.js';
 import { DEFAULT_MAX_FILE_BYTES } from './files/limits.js';
 
-export type Env = Record<string, string | undefined>;
+// Defined in src/env.ts so that src/state reads variables the same way without importing src/kimi.
+export { readVar };
+export type { Env };
 
 /** A resolved host: where to send requests and with which key (the key never leaves this object). */
 export interface Host {
@@ -119,17 +123,6 @@ function fallbackHosts(catalog: Catalog, env: Env, problems: string[]): Provider
     if (!found) problems.push(`KIMI_FALLBACK names "${name}", which is not a known host; use hosts from: ${catalog.providers.map((p) => p.id).join(', ')}.`);
     return found ? [found] : [];
   });
-}
-
-/**
- * A value a client passed without expanding (`${SOME_KEY}`), or an empty one, is treated as
- * unset: some clients (OpenClaw among them) hand the literal placeholder to the server.
- */
-export function readVar(env: Env, name: string): { value: string | undefined; unexpanded: boolean } {
-  const raw = env[name]?.trim();
-  if (!raw) return { value: undefined, unexpanded: false };
-  if (/^\$\{[^}]*\}$|^\$[A-Z_][A-Z0-9_]*$/.test(raw)) return { value: undefined, unexpanded: true };
-  return { value: raw, unexpanded: false };
 }
 
 function sameUrl(a: string, b: string): boolean {

@@ -1,7 +1,2 @@
-/** An error whose message is meant for the agent: it says what was wrong and what to do. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// Defined in src/errors.ts so that src/state can throw it without importing src/kimi.
+export { UsageError } from '../errors.js';

@@ -2,11 +2,11 @@
  * Offline Kimi token estimator.
  *
  * Kimi's vocabulary (tiktoken.model) cannot be fetched on our machines, so we reproduce the exact
- * pre-tokenizer (Moonshot's pat_str, see skill/references/notes) and estimate how many BPE tokens
- * each piece becomes. Pieces are what the real tokenizer splits on, so code, numbers and
- * punctuation are handled by structure rather than by a blanket characters-per-token ratio.
- * The per-class rates below were fitted against shared/reference/kimi_token_counts.json;
- * test/tokens.test.ts holds the measured error.
+ * pre-tokenizer (Moonshot's pat_str, the split pattern shipped beside tiktoken.model) and
+ * estimate how many BPE tokens each piece becomes. Pieces are what the real tokenizer splits on,
+ * so code, numbers and punctuation are handled by structure rather than by a blanket
+ * characters-per-token ratio. The per-class rates below were fitted against the 73 true Kimi
+ * counts in test/fixtures/kimi_token_counts.json; test/tokens.test.ts holds the measured error.
  */
 
 // Moonshot's pat_str, rewritten for JavaScript: the `v` flag gives set subtraction (`--`) and

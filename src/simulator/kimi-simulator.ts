@@ -1,11 +1,11 @@
 /**
  * Our Kimi host simulator: a real HTTP server on 127.0.0.1 with real SSE that answers as
- * shared/research/kimi-api.md documents Moonshot's API: Bearer auth, model rules (fixed
- * sampling, thinking switch, text-only models, one output cap field), `reasoning_content`
- * deltas, usage inside the finishing choice and in the include_usage chunk with either cached
- * layout, tool-call deltas, Moonshot error bodies, 429s with and without Retry-After, and
- * scripted faults: mid-stream drops, in-band errors, streams that end early, and stalls.
- * Tests drive it through the real openai SDK; nothing leaves the machine.
+ * Moonshot's API does: Bearer auth, model rules (fixed sampling, thinking switch, text-only
+ * models, one output cap field), `reasoning_content` deltas, usage inside the finishing choice and
+ * in the include_usage chunk with either cached layout, tool-call deltas, Moonshot error bodies,
+ * 429s with and without Retry-After, and scripted faults: mid-stream drops, in-band errors,
+ * streams that end early, and stalls. Tests drive it through the real openai SDK; nothing leaves
+ * the machine.
  *
  * Faults a chat request can be scripted with (Behaviour, one per request, in order):
  * - any HTTP error: `status` (401, 403, 404, 429, 500, 502, 503…) with `errorType`,
@@ -166,7 +166,10 @@ function imageParts(messages: Message[]): { url: string }[] {
   );
 }
 
-/** Moonshot's request checks (kimi-api.md §8.1), in the order the host applies them. */
+/**
+ * Moonshot's request checks, in the order the host applies them: unknown model (404), then
+ * empty messages, thinking type, fixed sampling, both output caps, and images (400).
+ */
 function validate(body: Record<string, unknown>, models: string[]): [number, string, string] | undefined {
   const model = String(body.model);
   if (!models.includes(model)) return [404, 'resource_not_found_error', `Not found the model ${model} or Permission denied`];

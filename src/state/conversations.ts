@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UsageError } from '../kimi/errors.js';
+import { UsageError } from '../errors.js';
 import { log } from '../log.js';
 import { appendRecord, readShaped } from './jsonl.js';
 

@@ -1,11 +1,11 @@
 /**
- * The one place that decides where kimi-mcp keeps state (conversations, later the spending
+ * The one place that decides where kimi-mcp keeps state (conversations, the spending
  * ledger). Everything is passed in, so each platform's rule can be tested on any machine.
  */
 import { homedir } from 'node:os';
 import { posix, win32 } from 'node:path';
-import { readVar } from '../kimi/config.js';
-import type { Env } from '../kimi/config.js';
+import { readVar } from '../env.js';
+import type { Env } from '../env.js';
 
 const NAME = 'kimi-mcp';
 
