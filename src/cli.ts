@@ -5,8 +5,8 @@
  */
 import { UsageError } from './kimi/errors.js';
 import { chatOptions, costOptions, exitWith, parseCommandLine, USAGE } from './cli/args.js';
+import { bundleDir } from './catalog/snapshot.js';
 import { serveStdio } from './startup/fast-stdio.js';
-import { bundleDir } from './startup/snapshot.js';
 import { version } from './version.js';
 
 /** The stdio server, with its first answers from the start-up snapshot when it is valid. */
@@ -16,10 +16,7 @@ function stdioServer(): Promise<void> {
     distDir: bundleDir(import.meta.url),
     input: process.stdin,
     output: process.stdout,
-    startFull: async (env, input, output, handOver) => (await import('./mcp/stdio.js')).runStdioServer(env, input, output, handOver),
-    loadOffline: () => import('./startup/offline.js'),
-    loadChat: () => import('./startup/quick-chat.js'),
-    loadEdited: () => import('./startup/edited-skill.js'),
+    loadFull: () => import('./mcp/stdio.js'),
   });
 }
 

@@ -2,13 +2,7 @@
  * Logging to stderr only: stdout carries the MCP protocol. Every line passes through the
  * redactor, so a key can never reach a log even inside an upstream error message.
  */
-/**
- * Kept on `process`: the launcher, the start-up bundles and the full server each hold their own
- * copy of this module, and a key one of them registered must be scrubbed by all of them (the
- * launcher logs failures thrown inside the others).
- */
-const SECRETS = Symbol.for('kimi-mcp.secrets');
-const secrets: Set<string> = ((process as unknown as { [SECRETS]?: Set<string> })[SECRETS] ??= new Set());
+const secrets = new Set<string>();
 
 /** Registers a value (an API key) that must never appear in output. */
 export function registerSecret(value: string | undefined): void {

@@ -3,7 +3,7 @@ import { startHttpServer } from '../http/server.js';
 import { onProcessStart } from '../mcp/server.js';
 import { UsageError } from '../kimi/errors.js';
 import { callsSettled } from '../kimi/run-chat.js';
-import { SETTLE_MS } from '../startup/hygiene.js';
+import { SETTLE_MS } from '../transport/hygiene.js';
 import type { CliContext } from './context.js';
 
 const DEFAULT_PORT = 3917;

@@ -1,21 +1,25 @@
 /**
  * The MCP server over Streamable HTTP, for shared and remote use. Loopback by default, with
- * Host and Origin checks against DNS rebinding; any other bind needs a bearer token. Each
- * session gets its own McpServer, so cancellation and progress work as over stdio.
+ * Host and Origin checks against DNS rebinding; any other bind needs a bearer token. Both
+ * protocol eras at one endpoint: a 2026-07-28 request (its `_meta` carries the envelope) is
+ * served statelessly by the SDK's createMcpHandler; a 2025-era client gets a session of its own,
+ * so cancellation, progress and elicitation work as over stdio.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import type { Catalog } from '../catalog/load.js';
 import { DEFAULT_SESSION_IDLE_MS } from '../kimi/config.js';
 import type { Env } from '../kimi/config.js';
 import { UsageError } from '../kimi/errors.js';
 import { log } from '../log.js';
+import { ReplyStore } from '../mcp/replies.js';
 import { createServer as createMcpServer } from '../mcp/server.js';
-import { MAX_MESSAGE_BYTES } from '../startup/jsonrpc.js';
+import { MAX_MESSAGE_BYTES, PARSE_ERROR } from '../transport/jsonrpc.js';
 
 export const MCP_PATH = '/mcp';
 /** Same ceiling as over stdio: a 256K-token prompt is about 1 MB. */
@@ -35,7 +39,7 @@ export interface HttpOptions {
 }
 
 interface Session {
-  transport: StreamableHTTPServerTransport;
+  transport: NodeStreamableHTTPServerTransport;
   /** Requests (and open event streams) still running; a session in use is never closed. */
   open: number;
   lastUsed: number;
@@ -50,11 +54,27 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }
 
-const errorBody = (message: string) => JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null });
+const errorBody = (message: string, code = -32000) => JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
 
-function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+function reply(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, code?: number): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(errorBody(message));
+  res.end(errorBody(message, code));
+}
+
+/** A POST body, read up to `limit` bytes; undefined (and a 413 answered) past it. */
+async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      reply(res, 413, `Payload Too Large: the limit is ${limit} bytes. Name large inputs by path in "files" instead of inlining them.`, { connection: 'close' });
+      req.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Requests Node's parser refuses (bad request line, headers too large) get a JSON-RPC body too, not a bare status. */
@@ -76,7 +96,7 @@ function sameSecret(given: string, expected: string): boolean {
  * long as the client does, and clients do not close it: every cancel leaked the stream and what
  * it holds (about 25 KB). The stream is closed once the cancel has been dispatched.
  */
-function closeStreamsOfCancelledRequests(transport: StreamableHTTPServerTransport): void {
+function closeStreamsOfCancelledRequests(transport: NodeStreamableHTTPServerTransport): void {
   const dispatch = transport.onmessage!;
   transport.onmessage = (message, extra) => {
     dispatch(message, extra);
@@ -94,6 +114,13 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
   }
   const sessions = new Map<string, Session>();
   let port = options.port;
+  const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
+  // Long replies stay readable from any later request or session of this process.
+  const replies = new ReplyStore();
+  const modern = toNodeHandler(
+    createMcpHandler(({ era }) => createMcpServer(options.catalog, options.env, { era, replies }), { legacy: 'reject', maxRequestBodySize: maxBody, onerror: (e) => log('protocol error:', e.message) }),
+    { maxRequestBodySize: maxBody, onerror: (e) => log('http request failed:', e) },
+  );
   const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -104,14 +131,14 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
   sweep.unref();
 
   /** Serves a request within its session, counting it as open until its response ends. */
-  function within(session: Session, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function within(session: Session, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     session.open++;
     session.lastUsed = Date.now();
     res.once('close', () => {
       session.open--;
       session.lastUsed = Date.now();
     });
-    return session.transport.handleRequest(req, res);
+    return session.transport.handleRequest(req, res, body);
   }
 
   /** DNS rebinding: a browser page may reach a loopback port only under a foreign Host/Origin. */
@@ -139,18 +166,30 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
       return reply(res, 401, 'Missing or wrong bearer token (Authorization: Bearer <KIMI_MCP_HTTP_TOKEN>)', { 'www-authenticate': 'Bearer' });
     }
     const sessionId = req.headers['mcp-session-id'];
+    let body: unknown;
+    if (req.method === 'POST') {
+      const text = await readBody(req, res, maxBody);
+      if (text === undefined) return;
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        return reply(res, 400, `Parse error: ${(e as Error).message.slice(0, 200)}`, {}, PARSE_ERROR);
+      }
+      // A 2026-07-28 request (by the SDK's own rule) is served statelessly.
+      if (sessionId === undefined && !(await isLegacyRequest(await toWebRequest(req, body), body))) return modern(req, res, body);
+    }
     if (typeof sessionId === 'string') {
       const session = sessions.get(sessionId);
       if (!session) return reply(res, 404, 'Session not found (it may have been idle too long); initialize a new one');
-      return within(session, req, res);
+      return within(session, req, res, body);
     }
     // No session yet: only an initialize request can start one; the transport refuses others.
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
-      maxRequestBodySize: options.maxBodyBytes ?? MAX_BODY_BYTES,
+      maxRequestBodySize: maxBody,
       onsessioninitialized: (id) => void sessions.set(id, { transport, open: 1, lastUsed: Date.now() }),
     });
-    const server = createMcpServer(options.catalog, options.env);
+    const server = createMcpServer(options.catalog, options.env, { replies });
     transport.onclose = () => {
       if (transport.sessionId) sessions.delete(transport.sessionId);
       void server.close();
@@ -165,7 +204,7 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
         session.lastUsed = Date.now();
       }
     });
-    await transport.handleRequest(req, res);
+    await transport.handleRequest(req, res, body);
     if (!transport.sessionId) await server.close();
   }
 

@@ -1,36 +1,51 @@
 /**
- * Spending confirmation through MCP elicitation: a one-field form with the model, host and
- * worst-case cost in its message. Offered only to clients that declare elicitation; the
- * spending guard refuses, saying how to proceed, for the others.
+ * Spending confirmation as one input-required step: the first pass of a call above
+ * KIMI_CONFIRM_ABOVE_USD returns the question instead of a result; the client asks the user and
+ * calls again with the answer, and the guard reads it on that second pass. Modern clients do the
+ * retry themselves; for legacy clients the SDK's shim asks with an elicitation form and re-enters
+ * the handler, so both eras run this one code path. Offered only to clients that declare
+ * elicitation; the spending guard refuses, saying how to proceed, for the others.
  */
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import type { Confirm } from '../kimi/guard.js';
-import { UsageError } from '../kimi/errors.js';
+import { CLIENT_CAPABILITIES_META_KEY, inputRequired, inputResponse } from '@modelcontextprotocol/server';
+import type { ClientCapabilities, InputRequiredResult, Server, ServerContext } from '@modelcontextprotocol/server';
+import type { Confirm, SpendQuestion } from '../kimi/guard.js';
 
-/** Long enough for a person to read and decide, short enough that a call does not hang forever. */
-const ANSWER_TIMEOUT_MS = 10 * 60_000;
+const ANSWER_KEY = 'confirm_spend';
 
-export function elicitationConfirm(server: Server, signal: AbortSignal): Confirm | undefined {
-  if (!server.getClientCapabilities()?.elicitation) return undefined;
+/** Thrown by the guard's confirm on the first pass; the tool handler returns its result. */
+export class ConfirmationNeeded extends Error {
+  constructor(readonly result: InputRequiredResult) {
+    super('the user has not answered the spending confirmation yet');
+  }
+}
+
+function askFor(question: SpendQuestion): InputRequiredResult {
+  return inputRequired({
+    inputRequests: {
+      [ANSWER_KEY]: inputRequired.elicit({
+        mode: 'form',
+        message: question.message,
+        // Ticked by default: accepting the form is the yes, unticking it a no.
+        requestedSchema: { type: 'object', properties: { send: { type: 'boolean', title: `Send to ${question.model} on ${question.provider}`, default: true } } },
+      }),
+    },
+  });
+}
+
+/** Whether this request's client can be asked: declared in initialize (legacy) or in the request's envelope (modern). */
+function canElicit(server: Server, ctx: ServerContext): boolean {
+  const envelope = ctx.mcpReq.envelope as { [CLIENT_CAPABILITIES_META_KEY]?: ClientCapabilities } | undefined;
+  const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? server.getClientCapabilities();
+  return Boolean(declared?.elicitation);
+}
+
+export function spendConfirmation(server: Server, ctx: ServerContext): Confirm | undefined {
+  if (!canElicit(server, ctx)) return undefined;
   return async (question) => {
-    let answer;
-    try {
-      answer = await server.elicitInput(
-        {
-          mode: 'form',
-          message: question.message,
-          requestedSchema: {
-            type: 'object',
-            properties: { send: { type: 'boolean', title: `Send to ${question.model} on ${question.provider}`, default: false } },
-            required: ['send'],
-          },
-        },
-        { signal, timeout: ANSWER_TIMEOUT_MS },
-      );
-    } catch (e) {
-      throw new UsageError(`Not sent: the confirmation could not be asked (${(e as Error).message}). Nothing was spent.`);
-    }
+    const answer = inputResponse(ctx.mcpReq.inputResponses, ANSWER_KEY);
+    if (answer.kind !== 'elicit') throw new ConfirmationNeeded(askFor(question));
     if (answer.action !== 'accept') return answer.action;
-    return answer.content?.send === true ? 'accept' : 'decline';
+    // Accepting is a yes unless the box was unticked; content left out or partial reads as the default.
+    return answer.content?.send === false ? 'decline' : 'accept';
   };
 }

@@ -1,7 +1,6 @@
 /** kimi://conversations/{id}: the transcript of a stored conversation, newest listed first. */
-import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { Env } from '../kimi/config.js';
 import { conversationStore } from '../kimi/conversation.js';
 import { transcript } from '../state/conversations.js';
@@ -29,7 +28,7 @@ export function registerConversations(server: McpServer, env: Env): void {
       const { turns } = await store.load(id);
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: transcript(id, turns) }] };
     } catch (e) {
-      if ((e as Error).name === 'UsageError') throw new McpError(ErrorCode.InvalidParams, (e as Error).message);
+      if ((e as Error).name === 'UsageError') throw new ResourceNotFoundError(uri.href, (e as Error).message);
       throw e;
     }
   });

@@ -1,15 +1,14 @@
 /**
  * Registers the tools with the SDK server. Handlers return text plus structured content, or
  * throw: every throw becomes an `isError` result whose text has been scrubbed of secrets, so no
- * failure can crash the server.
+ * failure can crash the server. A call that needs the user's confirmation returns an
+ * input-required result instead (confirm.ts).
  */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, InputRequiredResult, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import { scrub } from '../log.js';
 import type { RootsSource } from '../kimi/messages.js';
-import { elicitationConfirm } from './confirm.js';
+import { ConfirmationNeeded, spendConfirmation } from './confirm.js';
 import { describeIssues, toolDefinition, unknownArguments } from './tool.js';
 import type { KimiTool, ToolCall } from './tool.js';
 import { errorResult, failureResult, replyResult } from './tool-result.js';
@@ -22,29 +21,29 @@ export function registerTools(server: McpServer, tools: readonly KimiTool[], roo
     server.registerTool(
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: passThrough, outputSchema: tool.output, annotations: tool.annotations },
-      async (args: unknown, extra): Promise<CallToolResult> => {
+      async (args: unknown, ctx): Promise<CallToolResult | InputRequiredResult> => {
         const unknown = args && typeof args === 'object' ? unknownArguments(tool, args as Record<string, unknown>) : undefined;
         if (unknown) return errorResult(unknown);
         const parsed = tool.input.safeParse(args ?? {});
         if (!parsed.success) {
           return errorResult(`Invalid arguments for ${tool.name}: ${describeIssues(parsed.error)}. See kimi://schemas/${tool.name}.`);
         }
-        const token = extra._meta?.progressToken;
+        const token = ctx.mcpReq._meta?.progressToken;
         let progress = 0;
-        const confirm = elicitationConfirm(server.server, extra.signal);
-        const call: ToolCall = { signal: extra.signal, roots, ...(confirm ? { confirm } : {}) };
+        const confirm = spendConfirmation(server.server, ctx);
+        const call: ToolCall = { signal: ctx.mcpReq.signal, roots, ...(confirm ? { confirm } : {}) };
         if (token !== undefined) {
-          call.progress = (message) =>
-            extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: scrub(message) } });
+          call.progress = (message) => ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken: token, progress: ++progress, message: scrub(message) } });
         }
         try {
           return replyResult(await tool.handle(parsed.data, call));
         } catch (e) {
+          if (e instanceof ConfirmationNeeded) return e.result;
           return failureResult(tool.name, e);
         }
       },
     );
   }
   // The SDK would list the pass-through schema; list each tool's real, compact schema instead.
-  server.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: tools.map(toolDefinition) }));
+  server.server.setRequestHandler('tools/list', () => ({ tools: tools.map(toolDefinition) }));
 }

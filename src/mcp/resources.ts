@@ -2,8 +2,8 @@
  * Resources: the skill files themselves (the single source of truth, served as written), each
  * tool's JSON Schema (generated from the same zod schemas the tools use) and a pricing table.
  */
-import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { Catalog, SourceFile } from '../catalog/load.js';
 import { jsonSchemaOf } from './json-schema.js';
 import type { ReplyStore } from './replies.js';
@@ -125,7 +125,7 @@ export function registerResources(server: McpServer, catalog: Catalog, tools: re
       const entry = c.entries().find((e) => e.id === wanted);
       if (!entry) {
         const known = c.entries().map((e) => e.id).join(', ');
-        throw new McpError(ErrorCode.InvalidParams, `No ${c.name} "${wanted}". Known: ${known}.`);
+        throw new ResourceNotFoundError(uri.href, `No ${c.name} "${wanted}". Known: ${known}.`);
       }
       return { contents: [{ uri: uri.href, mimeType: c.mimeType, text: entry.text() }] };
     });

@@ -1,11 +1,11 @@
 /**
- * The folders `files` may come from, as the MCP client sees them: its roots when it declares
- * the capability (asked once, asked again after notifications/roots/list_changed), otherwise
- * the server's working directory plus KIMI_MCP_ROOTS. The call path gets plain folders.
+ * The folders `files` may come from, as the MCP client sees them: on a legacy connection whose
+ * client declares roots, its roots (asked once, asked again after notifications/roots/
+ * list_changed); otherwise (modern clients, which have no roots, or no roots capability) the
+ * server's working directory plus KIMI_MCP_ROOTS. The call path gets plain folders.
  */
 import { fileURLToPath } from 'node:url';
-import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { RootsListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Server } from '@modelcontextprotocol/server';
 import type { Env } from '../kimi/config.js';
 import { defaultRoots } from '../kimi/files/roots.js';
 import type { RootsSource } from '../kimi/messages.js';
@@ -14,26 +14,27 @@ import { log } from '../log.js';
 /** A client that declares roots but never answers must not hold a call for long. */
 const ROOTS_TIMEOUT_MS = 10_000;
 
-export function clientRoots(server: Server, env: Env): RootsSource {
+export function clientRoots(server: Server, env: Env, era: 'legacy' | 'modern'): RootsSource {
+  const fallback = () => defaultRoots(env, process.cwd());
+  if (era === 'modern') return async () => fallback();
   let cached: Promise<readonly string[]> | undefined;
-  server.setNotificationHandler(RootsListChangedNotificationSchema, () => {
+  server.setNotificationHandler('notifications/roots/list_changed', () => {
     cached = undefined;
   });
 
   async function ask(): Promise<readonly string[]> {
-    const fallback = defaultRoots(env, process.cwd());
-    if (!server.getClientCapabilities()?.roots) return fallback;
+    if (!server.getClientCapabilities()?.roots) return fallback();
     try {
       const { roots } = await server.listRoots(undefined, { timeout: ROOTS_TIMEOUT_MS });
       const folders = roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
       if (folders.length) return folders;
       log('the client declares roots but listed no file:// folder; using the working directory and KIMI_MCP_ROOTS');
-      return fallback;
+      return fallback();
     } catch (e) {
       // Not kept: the next call asks the client again.
       cached = undefined;
       log('roots/list failed, so this call is confined to the working directory and KIMI_MCP_ROOTS:', e);
-      return fallback;
+      return fallback();
     }
   }
 

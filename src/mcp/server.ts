@@ -1,12 +1,11 @@
 /** Builds the MCP server from a catalog and an environment; transports are chosen by the caller. */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer } from '@modelcontextprotocol/server';
 import type { Catalog } from '../catalog/load.js';
 import { reportConfiguration, resolveSettings } from '../kimi/config.js';
 import { pruneConversations } from '../kimi/conversation.js';
 import type { Env } from '../kimi/config.js';
 import { log } from '../log.js';
 import { registerConversations } from './conversation-resource.js';
-import { guardInbound } from './inbound.js';
 import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
 import { clientRoots } from './roots.js';
@@ -16,8 +15,8 @@ import { createTools } from './tools/index.js';
 import { version } from '../version.js';
 
 /**
- * Once per process (an HTTP server builds a server per session; the start-up path may have done
- * both already): log bad configuration and remove expired conversations in the background.
+ * Once per process (an HTTP server builds a server per session or request): log bad configuration
+ * and remove expired conversations in the background.
  */
 export function onProcessStart(catalog: Catalog, env: Env): void {
   const settings = resolveSettings(catalog, env);
@@ -25,8 +24,14 @@ export function onProcessStart(catalog: Catalog, env: Env): void {
   pruneConversations(env, settings.keepDays);
 }
 
-/** `replies`: long replies kept already (by the start-up path's calls), readable from this server too. */
-export function createServer(catalog: Catalog, env: Env, replies = new ReplyStore()): McpServer {
+export interface ServerOptions {
+  /** The protocol era the server is built for (the SDK's serving entries tell); legacy by default. */
+  era?: 'legacy' | 'modern';
+  /** Long replies, shared by every server of an HTTP process so a later request can read them. */
+  replies?: ReplyStore;
+}
+
+export function createServer(catalog: Catalog, env: Env, { era = 'legacy', replies = new ReplyStore() }: ServerOptions = {}): McpServer {
   const settings = resolveSettings(catalog, env);
   const ctx = { catalog, settings, env, replies };
   const tools = createTools(ctx);
@@ -34,13 +39,10 @@ export function createServer(catalog: Catalog, env: Env, replies = new ReplyStor
     { name: 'kimi-mcp', version, title: 'Kimi' },
     { instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.` },
   );
-  registerTools(server, tools, clientRoots(server.server, env));
+  registerTools(server, tools, clientRoots(server.server, env, era));
   registerResources(server, catalog, tools, ctx.replies);
   registerConversations(server, env);
   registerUsage(server, env);
   server.server.onerror = (e) => log('protocol error:', e.message);
-  // Whatever the transport: requests with wrong params get -32602 naming the field, not -32603.
-  const connect = server.connect.bind(server);
-  server.connect = (transport) => (guardInbound(transport), connect(transport));
   return server;
 }

@@ -1,7 +1,6 @@
 /**
  * A tool's reply (or failure) as the tools/call result the client gets: secrets scrubbed from the
- * text and the structured content, long replies linked. Free of the SDK and zod, so the full
- * server and the start-up path (src/startup/) build exactly the same results.
+ * text and the structured content, long replies linked.
  */
 import { log, scrub } from '../log.js';
 

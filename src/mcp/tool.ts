@@ -1,9 +1,8 @@
 /**
  * One declarative object per tool (schemas + handler); the server registers the list generically
- * (register-tools.ts). Free of the SDK at run time, so that tools/list can also be made on the
- * start-up path for an edited skill (src/startup/edited-skill.ts).
+ * (register-tools.ts).
  */
-import type { Tool, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { Tool, ToolAnnotations } from '@modelcontextprotocol/server';
 import * as z from 'zod';
 import type { CallContext } from '../kimi/config.js';
 import { jsonSchemaOf } from './json-schema.js';

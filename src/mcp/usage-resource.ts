@@ -1,5 +1,5 @@
 /** kimi://usage: spending by day, model and provider over the last days, from the ledger. */
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { McpServer } from '@modelcontextprotocol/server';
 import type { Env } from '../kimi/config.js';
 import { DEFAULT_USAGE_DAYS, formatUsage, usageReport } from '../kimi/usage-report.js';
 import { Ledger, ledgerFile } from '../state/ledger.js';

@@ -1,11 +1,21 @@
 /**
- * What the start-up path answers from the snapshot (initialize, ping, tools/list), and which
- * params it is sure the full server would accept as well: anything it is not sure of takes the
- * full path, which validates with the SDK's own schemas and words the error.
+ * The requests the start-up path answers from the build's snapshot, in either protocol era:
+ * `initialize`, `ping` and `tools/list` of a 2025-era client; `server/discover` and `tools/list`
+ * of a 2026-07-28 client (a request whose `_meta` carries the per-request envelope). It answers
+ * only params it is sure the full server accepts as well; anything else, however small, is the
+ * full server's to answer (or to refuse, with the SDK's own wording).
  */
-import { isId, isObject } from './jsonrpc.js';
-import type { Id, JsonObject } from './jsonrpc.js';
-import type { StartupSnapshot } from './snapshot.js';
+import type { StartupSnapshot } from '../catalog/snapshot.js';
+import { isId, isObject } from '../transport/jsonrpc.js';
+import type { Id, JsonObject } from '../transport/jsonrpc.js';
+
+export type Era = 'legacy' | 'modern';
+
+/** The envelope keys of 2026-07-28 (spec constants; the SDK is not loaded here). */
+const ENVELOPE = 'io.modelcontextprotocol/';
+const PROTOCOL_VERSION = `${ENVELOPE}protocolVersion`;
+const CLIENT_INFO = `${ENVELOPE}clientInfo`;
+const CLIENT_CAPABILITIES = `${ENVELOPE}clientCapabilities`;
 
 const optional = (o: JsonObject, key: string, test: (v: unknown) => boolean) => !(key in o) || test(o[key]);
 const isString = (v: unknown) => typeof v === 'string';
@@ -14,71 +24,50 @@ const objectsDown = (v: unknown, booleans: readonly string[] = []): boolean =>
   isObject(v) && Object.entries(v).every(([k, x]) => (booleans.includes(k) ? typeof x === 'boolean' : objectsDown(x, booleans)));
 const KNOWN_CAPABILITIES = ['experimental', 'sampling', 'elicitation', 'roots', 'tasks'];
 
-/** `_meta` of a request, when it holds nothing the fast path would have to act on or check (a progress token at most). */
-const plainMeta = (params: JsonObject) => optional(params, '_meta', (m) => isObject(m) && Object.keys(m).every((k) => k === 'progressToken') && optional(m, 'progressToken', isId));
+const plainClientInfo = (v: unknown) =>
+  isObject(v) && isString(v.name) && isString(v.version) && ['title', 'websiteUrl', 'description'].every((k) => optional(v, k, isString)) && !('icons' in v);
+const plainCapabilities = (v: unknown) =>
+  isObject(v) && Object.entries(v).every(([k, c]) => !KNOWN_CAPABILITIES.includes(k) || objectsDown(c, ['listChanged', 'applyDefaults']));
 
-/**
- * Params the fast answers are sure the full server accepts as well; anything it is not sure of
- * takes the full path, which validates with the SDK's own schemas and words the error.
- */
-function paramsOk(method: string, params: unknown): boolean {
-  if (method !== 'initialize') {
-    if (params === undefined) return true;
-    const keys = method === 'tools/list' ? ['_meta', 'cursor'] : ['_meta'];
-    return isObject(params) && Object.keys(params).every((k) => keys.includes(k)) && plainMeta(params) && optional(params, 'cursor', isString);
-  }
-  if (!isObject(params) || !plainMeta(params) || typeof params.protocolVersion !== 'string') return false;
-  const { capabilities, clientInfo } = params;
+/** The era a request belongs to: modern when its `_meta` makes an envelope claim. */
+export function eraOf(message: JsonObject): Era {
+  const meta = isObject(message.params) ? message.params._meta : undefined;
+  return isObject(meta) && Object.keys(meta).some((k) => k.startsWith(ENVELOPE)) ? 'modern' : 'legacy';
+}
+
+/** `_meta` holding nothing the fast path would have to act on or check: a progress token, and in the modern era a plain envelope. */
+function plainMeta(params: JsonObject, era: Era, snapshot: StartupSnapshot): boolean {
+  if (!('_meta' in params)) return era === 'legacy';
+  const meta = params._meta;
+  if (!isObject(meta) || !optional(meta, 'progressToken', isId)) return false;
+  if (era === 'legacy') return Object.keys(meta).every((k) => k === 'progressToken');
   return (
-    isObject(clientInfo) &&
-    isString(clientInfo.name) &&
-    isString(clientInfo.version) &&
-    ['title', 'websiteUrl', 'description'].every((k) => optional(clientInfo, k, isString)) &&
-    !('icons' in clientInfo) &&
-    isObject(capabilities) &&
-    Object.entries(capabilities).every(([k, v]) => !KNOWN_CAPABILITIES.includes(k) || objectsDown(v, ['listChanged', 'applyDefaults']))
+    Object.keys(meta).every((k) => [PROTOCOL_VERSION, CLIENT_INFO, CLIENT_CAPABILITIES, 'progressToken'].includes(k)) &&
+    snapshot.modern.protocolVersions.includes(meta[PROTOCOL_VERSION] as string) &&
+    optional(meta, CLIENT_INFO, plainClientInfo) &&
+    optional(meta, CLIENT_CAPABILITIES, plainCapabilities)
   );
 }
 
-export interface ToolCallParams {
-  name: string;
-  arguments?: unknown;
-  _meta?: { progressToken?: Id };
-}
-
-/** `tools/call` params the start-up path may take: a tool name, arguments, a progress token at most. */
-export function toolCallParams(message: JsonObject): ToolCallParams | undefined {
-  const params = message.params;
-  if (message.method !== 'tools/call' || !isId(message.id) || !isObject(params) || !isString(params.name) || !plainMeta(params)) return undefined;
-  if (!Object.keys(params).every((k) => ['name', 'arguments', '_meta'].includes(k))) return undefined;
-  return params as unknown as ToolCallParams;
-}
-
-/** Answers from the snapshot; false for anything the full server must handle. */
-export function answerFromSnapshot(message: JsonObject, snapshot: StartupSnapshot, write: (m: JsonObject) => void): boolean {
-  const id = message.id;
-  if (!isId(id) || typeof message.method !== 'string' || !paramsOk(message.method, message.params)) return false;
-  const reply = (result: unknown) => write({ jsonrpc: '2.0', id, result });
-  switch (message.method) {
-    case 'initialize': {
-      const asked = (message.params as { protocolVersion: string }).protocolVersion;
-      const protocolVersion = snapshot.protocolVersions.includes(asked) ? asked : snapshot.latestProtocolVersion;
-      reply({ protocolVersion, ...snapshot.initialize });
-      return true;
-    }
-    case 'ping':
-      reply({});
-      return true;
-    case 'tools/list':
-      reply({ tools: snapshot.tools });
-      return true;
-    default:
-      return false;
+/** Params the fast answers are sure the full server accepts as well. */
+function paramsOk(method: string, params: unknown, era: Era, snapshot: StartupSnapshot): boolean {
+  if (method === 'initialize') {
+    return isObject(params) && plainMeta(params, era, snapshot) && typeof params.protocolVersion === 'string' && plainClientInfo(params.clientInfo) && plainCapabilities(params.capabilities);
   }
+  if (params === undefined) return era === 'legacy';
+  const keys = method === 'tools/list' ? ['_meta', 'cursor'] : ['_meta'];
+  return isObject(params) && Object.keys(params).every((k) => keys.includes(k)) && plainMeta(params, era, snapshot) && optional(params, 'cursor', isString);
 }
 
-/** The client declared elicitation in its initialize params: the full server could ask it to confirm a call. */
-export function declaresElicitation(initialize: JsonObject): boolean {
-  const params = initialize.params;
-  return isObject(params) && isObject(params.capabilities) && Boolean(params.capabilities.elicitation);
+/** The recorded answer to a request, or undefined for anything the full server must handle. */
+export function answerFromSnapshot(message: JsonObject, snapshot: StartupSnapshot): { id: Id; result: JsonObject; era: Era } | undefined {
+  const { id, method, params } = message;
+  if (!isId(id) || typeof method !== 'string') return undefined;
+  const era = eraOf(message);
+  const recorded = snapshot[era].answers[method];
+  if (!recorded || !paramsOk(method, params, era, snapshot)) return undefined;
+  if (method !== 'initialize') return { id, result: recorded, era };
+  const asked = (params as { protocolVersion: string }).protocolVersion;
+  const protocolVersion = snapshot.legacy.protocolVersions.includes(asked) ? asked : snapshot.legacy.latestProtocolVersion;
+  return { id, result: { ...recorded, protocolVersion }, era };
 }
