@@ -8,6 +8,7 @@ import { log } from '../log.js';
 import { registerConversations } from './conversation-resource.js';
 import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
+import { guardInbound } from './inbound.js';
 import { clientRoots } from './roots.js';
 import { registerTools } from './register-tools.js';
 import { registerUsage } from './usage-resource.js';
@@ -44,5 +45,8 @@ export function createServer(catalog: Catalog, env: Env, { era = 'legacy', repli
   registerConversations(server, env);
   registerUsage(server, env);
   server.server.onerror = (e) => log('protocol error:', e.message);
+  // Whatever the transport: requests with wrong params get -32602 naming the field, not -32603.
+  const connect = server.connect.bind(server);
+  server.connect = (transport) => (guardInbound(transport), connect(transport));
   return server;
 }
