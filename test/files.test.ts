@@ -290,9 +290,13 @@ describe('limits', () => {
 describe('images with roots', () => {
   it('refuses an image path or file:// URI outside the roots, and reads one inside', async () => {
     const picture = join(outside, 'pic.png');
-    expect(await refusal(imageDataUrl(picture, undefined, [project]))).toContain(project);
-    expect(await refusal(imageDataUrl(pathToFileURL(picture).href, undefined, [project]))).toContain(project);
-    expect(await imageDataUrl('logo.png', undefined, [project])).toBe(`data:image/png;base64,${PNG.toString('base64')}`);
+    const allowed = { folders: [project], from: "the client's roots" };
+    const refused = await refusal(imageDataUrl(picture, undefined, allowed));
+    // The refusal names the folders and where they came from, so the fix is clear.
+    expect(refused).toContain(`${project}: the client's roots`);
+    expect(refused).toContain("add its folder to the client's roots");
+    expect(await refusal(imageDataUrl(pathToFileURL(picture).href, undefined, allowed))).toContain(project);
+    expect(await imageDataUrl('logo.png', undefined, allowed)).toBe(`data:image/png;base64,${PNG.toString('base64')}`);
   });
 
   it('keeps reading any path when no roots are given', async () => {

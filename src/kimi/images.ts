@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { UsageError } from './errors.js';
 import { confine } from './files/roots.js';
+import type { AllowedFolders } from './files/roots.js';
 
 const MIME_BY_EXTENSION: Record<string, string> = {
   '.png': 'image/png',
@@ -59,9 +60,9 @@ export function isImageFile(source: string): boolean {
  * A path, an http(s) URL or a data URL, as a data URL. With `roots`, a path or file:// URI must
  * lie inside them (as `files` must); without, it is read wherever it is.
  */
-export async function imageDataUrl(source: string, signal?: AbortSignal, roots?: readonly string[]): Promise<string> {
+export async function imageDataUrl(source: string, signal?: AbortSignal, roots?: AllowedFolders): Promise<string> {
   if (source.startsWith('data:image/')) return source;
   if (!isImageFile(source)) return fromUrl(source, signal);
-  if (roots) return fromFile(await confine(source, roots));
+  if (roots) return fromFile(await confine(source, roots.folders, roots.from));
   return fromFile(source.startsWith('file://') ? new URL(source).pathname : source);
 }

@@ -6,7 +6,8 @@ import type { Turn } from '../state/conversations.js';
 import type { Env } from './config.js';
 import { UsageError } from './errors.js';
 import type { FileBlock, FileSet } from './files/index.js';
-import { defaultRoots } from './files/roots.js';
+import { defaultRoots, SERVER_FOLDERS } from './files/roots.js';
+import type { AllowedFolders } from './files/roots.js';
 import { imageDataUrl } from './images.js';
 import { estimateMessagesTokens } from './tokens.js';
 
@@ -17,17 +18,18 @@ export interface ChatMessage {
 }
 
 /** The folders a call may read paths from, asked for only when it does (an MCP client's roots). */
-export type RootsSource = () => Promise<readonly string[]>;
+export type RootsSource = () => Promise<AllowedFolders>;
+export type { AllowedFolders };
 
-export async function allowedFolders(env: Env, source: RootsSource | undefined): Promise<readonly string[]> {
-  return source ? source() : defaultRoots(env, process.cwd());
+export async function allowedFolders(env: Env, source: RootsSource | undefined): Promise<AllowedFolders> {
+  return source ? source() : { folders: defaultRoots(env, process.cwd()), from: SERVER_FOLDERS };
 }
 
 /** Reads `files` (the glob and ignore libraries load only for calls that name files). */
-export async function readCallFiles(specs: readonly string[] | undefined, roots: readonly string[], maxFileBytes: number): Promise<FileSet> {
-  if (!specs?.length) return { files: [], skipped: [] };
+export async function readCallFiles(specs: readonly string[] | undefined, allowed: AllowedFolders | undefined, maxFileBytes: number): Promise<FileSet> {
+  if (!specs?.length || !allowed) return { files: [], skipped: [] };
   const { readFiles } = await import('./files/index.js');
-  return readFiles(specs, roots, { maxFileBytes });
+  return readFiles(specs, allowed.folders, { maxFileBytes, from: allowed.from });
 }
 
 export interface TurnInput {
@@ -44,7 +46,7 @@ function lastUserMessage(messages: ChatMessage[], what: string): ChatMessage {
 }
 
 /** The messages this turn adds: file blocks go before the user's own words, images after them. */
-export async function newTurnMessages(req: TurnInput, files: readonly FileBlock[], roots: readonly string[] | undefined, signal?: AbortSignal): Promise<ChatMessage[]> {
+export async function newTurnMessages(req: TurnInput, files: readonly FileBlock[], roots: AllowedFolders | undefined, signal?: AbortSignal): Promise<ChatMessage[]> {
   if ((req.prompt === undefined) === (req.messages === undefined)) {
     throw new UsageError('Give either prompt (a string) or messages (OpenAI chat messages), not both and not neither.');
   }

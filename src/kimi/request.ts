@@ -135,7 +135,7 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
   }
 
   const readsPaths = Boolean(req.files?.length) || (req.images ?? []).some(isImageFile);
-  const roots = readsPaths ? await allowedFolders(ctx.env, options.roots) : [];
+  const roots = readsPaths ? await allowedFolders(ctx.env, options.roots) : undefined;
   const read = await readCallFiles(req.files, roots, ctx.settings.maxFileBytes);
   const turn = await newTurnMessages(req, read.files, roots, options.signal);
   const history = fitHistory(options.history ?? [], turn, model.context_window - answerReserve(model, req.max_tokens));

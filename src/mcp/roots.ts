@@ -7,34 +7,34 @@
 import { fileURLToPath } from 'node:url';
 import type { Server } from '@modelcontextprotocol/server';
 import type { Env } from '../kimi/config.js';
-import { defaultRoots } from '../kimi/files/roots.js';
-import type { RootsSource } from '../kimi/messages.js';
+import { defaultRoots, SERVER_FOLDERS } from '../kimi/files/roots.js';
+import type { AllowedFolders, RootsSource } from '../kimi/messages.js';
 import { log } from '../log.js';
 
 /** A client that declares roots but never answers must not hold a call for long. */
 const ROOTS_TIMEOUT_MS = 10_000;
 
 export function clientRoots(server: Server, env: Env, era: 'legacy' | 'modern'): RootsSource {
-  const fallback = () => defaultRoots(env, process.cwd());
-  if (era === 'modern') return async () => fallback();
-  let cached: Promise<readonly string[]> | undefined;
+  const fallback = (why: string): AllowedFolders => ({ folders: defaultRoots(env, process.cwd()), from: `${SERVER_FOLDERS}, ${why}` });
+  if (era === 'modern') return async () => fallback('as 2026-07-28 clients give no roots');
+  let cached: Promise<AllowedFolders> | undefined;
   server.setNotificationHandler('notifications/roots/list_changed', () => {
     cached = undefined;
   });
 
-  async function ask(): Promise<readonly string[]> {
-    if (!server.getClientCapabilities()?.roots) return fallback();
+  async function ask(): Promise<AllowedFolders> {
+    if (!server.getClientCapabilities()?.roots) return fallback('as the client declares no roots');
     try {
       const { roots } = await server.listRoots(undefined, { timeout: ROOTS_TIMEOUT_MS });
       const folders = roots.filter((r) => r.uri.startsWith('file://')).map((r) => fileURLToPath(r.uri));
-      if (folders.length) return folders;
+      if (folders.length) return { folders, from: "the client's roots" };
       log('the client declares roots but listed no file:// folder; using the working directory and KIMI_MCP_ROOTS');
-      return fallback();
+      return fallback('as the client listed no file:// root');
     } catch (e) {
       // Not kept: the next call asks the client again.
       cached = undefined;
       log('roots/list failed, so this call is confined to the working directory and KIMI_MCP_ROOTS:', e);
-      return fallback();
+      return fallback('as the client did not list its roots');
     }
   }
 

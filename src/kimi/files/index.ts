@@ -44,8 +44,8 @@ function nothingToSend(skipped: readonly SkippedFile[]): UsageError {
  * Reads `specs` (paths, globs, `!` excludes, `path:40-120` ranges, file:// URIs) inside `roots`
  * (absolute folders). Throws UsageError for every refusal.
  */
-export async function readFiles(specs: readonly string[], roots: readonly string[], options: { maxFileBytes?: number } = {}): Promise<FileSet> {
-  const selection = await selectFiles(specs, await existingRoots(roots));
+export async function readFiles(specs: readonly string[], roots: readonly string[], options: { maxFileBytes?: number; from?: string } = {}): Promise<FileSet> {
+  const selection = await selectFiles(specs, await existingRoots(roots, options.from));
   if (selection.files.length > MAX_FILES_PER_CALL) {
     throw new UsageError(`${selection.files.length} files matched; one call reads at most ${MAX_FILES_PER_CALL}. Narrow the globs, or add "!" excludes such as "!**/*.test.ts".`);
   }

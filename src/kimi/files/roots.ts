@@ -11,9 +11,19 @@ import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep 
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.js';
 
+/** Which folders a call may read, and where that list came from (refusals name it). */
+export interface AllowedFolders {
+  folders: readonly string[];
+  from: string;
+}
+
+export const SERVER_FOLDERS = "the server's working directory plus KIMI_MCP_ROOTS";
+
 export interface Root {
   /** Absolute, as configured: what messages name. */
   given: string;
+  /** Where the list of roots came from (AllowedFolders.from). */
+  from: string;
   /** The real path: what paths are compared with. */
   real: string;
   /** Prefix of the paths shown to Kimi: none for the first root, else the folder's name. */
@@ -31,7 +41,7 @@ export function defaultRoots(env: Record<string, string | undefined>, cwd: strin
 }
 
 /** The roots that exist, as real folders, in order; a missing root is left out unless all are. */
-export async function existingRoots(roots: readonly string[]): Promise<Root[]> {
+export async function existingRoots(roots: readonly string[], from = SERVER_FOLDERS): Promise<Root[]> {
   const found = await Promise.all(
     roots.map(async (root) => {
       const given = resolve(root);
@@ -44,7 +54,7 @@ export async function existingRoots(roots: readonly string[]): Promise<Root[]> {
   if (!existing.length) {
     throw new UsageError(`None of the folders this server may read from exists (${roots.join(', ') || 'none given'}). Start the server in the project folder, or list existing folders in KIMI_MCP_ROOTS (or in the client's roots).`);
   }
-  return existing.map((r, i) => ({ ...r, label: i === 0 ? '' : basename(r.given) || r.given }));
+  return existing.map((r, i) => ({ ...r, from, label: i === 0 ? '' : basename(r.given) || r.given }));
 }
 
 export function isInside(path: string, folder: string): boolean {
@@ -77,7 +87,9 @@ export function shownPath(root: Root, rel: string): string {
 }
 
 export function outsideRoots(path: string, roots: readonly Root[]): UsageError {
-  return new UsageError(`${path} is outside the folders this server may read (${roots.map((r) => r.given).join(', ')}). Give a path inside one of them, or add its folder to KIMI_MCP_ROOTS (or to the client's roots).`);
+  const from = roots[0]?.from ?? SERVER_FOLDERS;
+  const fix = from.startsWith(SERVER_FOLDERS) ? 'add its folder to KIMI_MCP_ROOTS' : "add its folder to the client's roots";
+  return new UsageError(`${path} is outside the folders this server may read (${roots.map((r) => r.given).join(', ')}: ${from}). Give a path inside one of them, or ${fix}.`);
 }
 
 /** A file:// URI as a path; anything else unchanged. */
@@ -143,8 +155,8 @@ async function confineMissing(path: string, roots: readonly Root[]): Promise<str
  * order, the first where it exists winning) if it lies inside one of `roots`; else a UsageError
  * naming the roots. A path that does not exist is returned as it would be, for the caller to report.
  */
-export async function confine(path: string, roots: readonly string[]): Promise<string> {
-  const folders = await existingRoots(roots);
+export async function confine(path: string, roots: readonly string[], from?: string): Promise<string> {
+  const folders = await existingRoots(roots, from);
   const target = pathFromUri(path);
   return (await locate(target, folders)) ?? confineMissing(target, folders);
 }
