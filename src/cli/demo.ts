@@ -1,7 +1,12 @@
 /**
  * `kimi-mcp demo`: the real server, started the way agents start it, driven by the SDK's real
- * client against the bundled Kimi simulator. No key, no network; the replies are simulated.
+ * client against the bundled Kimi simulator. No key, no network; the replies are simulated, and
+ * so is the state: the demo's conversation and ledger go to a temporary folder, never into the
+ * user's spending or history.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { CliContext } from './context.js';
 
 const DEMO_KEY = 'demo-key-not-secret';
@@ -12,8 +17,8 @@ const DEMO_REPLY =
 
 export async function runDemo(cli: CliContext): Promise<number> {
   const [{ Client }, { StdioClientTransport, getDefaultEnvironment }, { startSimulator }] = await Promise.all([
-    import('@modelcontextprotocol/sdk/client/index.js'),
-    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/client'),
+    import('@modelcontextprotocol/client/stdio'),
     import('../simulator/kimi-simulator.js'),
   ]);
   const say = (text: string) => cli.out(`${text}\n`);
@@ -22,13 +27,14 @@ export async function runDemo(cli: CliContext): Promise<number> {
   // Point the default host at the simulator, through the variables the catalog names for it.
   const host = cli.catalog.defaultProvider;
   const upstream = { [host.key_env[0]!]: DEMO_KEY, ...(host.base_url_env ? { [host.base_url_env]: sim.baseURL } : {}) };
+  const stateDir = mkdtempSync(join(tmpdir(), 'kimi-mcp-demo-'));
   const client = new Client({ name: 'kimi-mcp-demo', version: '1.0.0' });
   try {
     await client.connect(
       new StdioClientTransport({
         command: process.execPath,
         args: [process.argv[1] ?? ''],
-        env: { ...getDefaultEnvironment(), ...upstream },
+        env: { ...getDefaultEnvironment(), ...upstream, KIMI_MCP_STATE_DIR: stateDir },
         stderr: 'ignore',
       }),
     );
@@ -44,14 +50,13 @@ export async function runDemo(cli: CliContext): Promise<number> {
 
     say('4. kimi_stream, showing each progress message as it arrives:');
     sim.script({ content: DEMO_REPLY, reasoning: 'Check the loop bounds first.', chunkSize: 6, delayMs: 20 });
-    const answer = await client.callTool({ name: 'kimi_stream', arguments: { prompt } }, undefined, {
-      onprogress: (p) => say(`   progress ${p.progress}: ${p.message ?? ''}`),
-    });
+    const answer = await client.callTool({ name: 'kimi_stream', arguments: { prompt } }, { onprogress: (p) => say(`   progress ${p.progress}: ${p.message ?? ''}`) });
     say(`\n   result:\n${(answer.content as { text: string }[])[0]?.text.replace(/^/gm, '   ')}\n`);
     say(`Set ${host.key_env[0]} and run \`kimi-mcp doctor\` to check a real setup.`);
     return 0;
   } finally {
     await client.close();
     await sim.close();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
