@@ -4,11 +4,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { call, connect, textOf } from './helpers/mcp.js';
-import type { Connection } from './helpers/mcp.js';
-import { cancelOnFirstText } from './helpers/cancel.js';
+import { BOTH_ERAS, call, connect, textOf } from './helpers/mcp.js';
+import type { AnyClient, Connection, Era } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import type { Simulator, StreamEvent } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-7f3a9c2e5b1d4f60';
@@ -22,10 +21,37 @@ const open: Connection[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
-async function kimi(extraEnv: Record<string, string> = {}): Promise<Connection> {
-  const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, ...extraEnv });
+/** A connection in `era` to a server whose RunAPI is the simulator. */
+async function connectIn(era: Era, extraEnv: Record<string, string> = {}): Promise<Connection> {
+  const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, ...extraEnv }, {}, era);
   open.push(c);
   return c;
+}
+
+/**
+ * Starts kimi_stream and aborts it from the first progress message that contains `marker`: a
+ * legacy client sends notifications/cancelled, a modern one closes the request's SSE stream.
+ * Resolves once the call has been refused as cancelled and the simulator has seen the upstream
+ * connection closed; returns that close and how long after the cancel it came.
+ */
+async function cancelOnFirstText(client: AnyClient, marker: string): Promise<{ closed: StreamEvent; afterMs: number }> {
+  const ac = new AbortController();
+  let cancelledAt = 0;
+  const pending = call(client, 'kimi_stream', { prompt: 'long' }, {
+    signal: ac.signal,
+    onprogress: (p) => {
+      if (!cancelledAt && p.message?.includes(marker)) {
+        cancelledAt = Date.now();
+        ac.abort('user pressed stop');
+      }
+    },
+  });
+  // Both SDKs reject an aborted call as a request timeout (-32001 in 1.x, REQUEST_TIMEOUT in v2), with the reason.
+  await expect(pending).rejects.toMatchObject({ code: expect.toSatisfy((code) => code === -32001 || code === 'REQUEST_TIMEOUT'), message: expect.stringContaining('user pressed stop') });
+  const closedSince = () => sim.streams.find((e) => e.kind === 'closed-by-client' && e.at >= cancelledAt);
+  await vi.waitFor(() => expect(closedSince()).toBeDefined());
+  const closed = closedSince()!;
+  return { closed, afterMs: closed.at - cancelledAt };
 }
 
 type Out = {
@@ -37,9 +63,11 @@ type Out = {
 const out = (r: CallToolResult) => r.structuredContent as Out;
 const chatRequests = () => sim.requests.filter((r) => r.path === '/v1/chat/completions');
 
-describe('kimi_chat', () => {
+describe.each(BOTH_ERAS)('kimi_chat (%s)', (era) => {
+  const kimi = (extraEnv?: Record<string, string>) => connectIn(era, extraEnv);
+
   it('without a key, says which variable to set and sends nothing', async () => {
-    const c = await connect({});
+    const c = await connect({}, {}, era);
     open.push(c);
     const before = sim.requests.length;
     const r = await call(c.client, 'kimi_chat', { prompt: 'hi' });
@@ -179,7 +207,11 @@ describe('kimi_chat', () => {
   });
 });
 
-describe('faults', () => {
+// Retrying upstream is the same code in either era, and these wait out real backoffs (~9 s):
+// legacy only. The quick faults below run in both eras.
+describe('faults: retries (legacy)', () => {
+  const kimi = (extraEnv?: Record<string, string>) => connectIn('legacy', extraEnv);
+
   it('retries a 429 after its Retry-After, then answers', async () => {
     const { client } = await kimi();
     const before = chatRequests().length;
@@ -205,16 +237,6 @@ describe('faults', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1350); // ~0.4-0.5 s backoff + the 1 s hint
   });
 
-  it('does not retry an exhausted balance, and says to top up', async () => {
-    const { client } = await kimi();
-    const before = chatRequests().length;
-    sim.script({ status: 429, errorType: 'exceeded_current_quota_error', errorMessage: 'Your account is suspended due to insufficient balance' });
-    const r = await call(client, 'kimi_chat', { prompt: 'x' });
-    expect(r.isError).toBe(true);
-    expect(chatRequests().length - before).toBe(1);
-    expect(textOf(r)).toMatch(/answered 429 exceeded_current_quota_error: Your account is suspended due to insufficient balance \(request id req-sim-\d+\)\. .*top up/);
-  });
-
   it('retries 5xx a bounded number of times, then reports status, type, request id and what to do', async () => {
     const { client } = await kimi();
     const before = chatRequests().length;
@@ -238,6 +260,20 @@ describe('faults', () => {
     expect(textOf(r)).toMatch(new RegExp(`Could not reach RunAPI \\(http://127\\.0\\.0\\.1:${port}/v1\\): .*Check the base URL and your network`));
     expect(Date.now() - started).toBeGreaterThan(2500); // three backoffs: about 0.5 + 1 + 2 s
   }, 30_000);
+});
+
+describe.each(BOTH_ERAS)('faults (%s)', (era) => {
+  const kimi = (extraEnv?: Record<string, string>) => connectIn(era, extraEnv);
+
+  it('does not retry an exhausted balance, and says to top up', async () => {
+    const { client } = await kimi();
+    const before = chatRequests().length;
+    sim.script({ status: 429, errorType: 'exceeded_current_quota_error', errorMessage: 'Your account is suspended due to insufficient balance' });
+    const r = await call(client, 'kimi_chat', { prompt: 'x' });
+    expect(r.isError).toBe(true);
+    expect(chatRequests().length - before).toBe(1);
+    expect(textOf(r)).toMatch(/answered 429 exceeded_current_quota_error: Your account is suspended due to insufficient balance \(request id req-sim-\d+\)\. .*top up/);
+  });
 
   it('never shows the key, even when the host echoes it', async () => {
     const writes: string[] = [];
@@ -299,15 +335,15 @@ describe('faults', () => {
   });
 });
 
-describe('kimi_stream', () => {
+describe.each(BOTH_ERAS)('kimi_stream (%s)', (era) => {
+  const kimi = (extraEnv?: Record<string, string>) => connectIn(era, extraEnv);
+
   it('shows the growing text as throttled progress and returns the whole reply', async () => {
     const { client, sent } = await kimi();
     const content = Array.from({ length: 120 }, (_, i) => `word${i}`).join(' ');
     sim.script({ content, chunkSize: 6, delayMs: 5, reasoning: 'Think first.' });
     const updates: { progress: number; message?: string }[] = [];
-    const r = (await client.callTool({ name: 'kimi_stream', arguments: { prompt: 'count' } }, undefined, {
-      onprogress: (p) => updates.push(p),
-    })) as CallToolResult;
+    const r = await call(client, 'kimi_stream', { prompt: 'count' }, { onprogress: (p) => updates.push(p) });
     expect(out(r).text).toBe(content);
     const messages = updates.map((u) => u.message ?? '');
     expect(messages[0]).toMatch(/waiting for the first token/);
@@ -339,7 +375,7 @@ describe('kimi_stream', () => {
   it('stops the upstream request within a second of a cancel', async () => {
     const { client } = await kimi();
     sim.script({ content: 'slow '.repeat(400), chunkSize: 5, delayMs: 20 });
-    const { closed, afterMs } = await cancelOnFirstText(client, sim, 'slow');
+    const { closed, afterMs } = await cancelOnFirstText(client, 'slow');
     expect(afterMs).toBeLessThan(1000);
     expect(sim.streams.filter((e) => e.requestId === closed.requestId && e.kind === 'completed')).toEqual([]);
   });

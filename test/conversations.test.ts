@@ -7,7 +7,7 @@ import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotoc
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ConversationStore } from '../src/state/conversations.js';
 import { call, connect, ROOT, textOf } from './helpers/mcp.js';
-import type { Connection } from './helpers/mcp.js';
+import type { Connection, Era } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
@@ -26,8 +26,8 @@ const open: Connection[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
-async function kimi(): Promise<Connection> {
-  const c = await connect(env());
+async function kimi(era: Era = 'legacy'): Promise<Connection> {
+  const c = await connect(env(), {}, era);
   open.push(c);
   return c;
 }
@@ -77,6 +77,21 @@ describe('conversations', () => {
     } finally {
       await restarted.close();
     }
+  });
+
+  it('a conversation begun by a 2026-07-28 client continues on a legacy connection, and back', async () => {
+    // Modern requests each get a fresh server: the conversation lives on disk, not in a session.
+    const modern = await kimi('modern (pinned)');
+    const legacy = await kimi('legacy');
+    sim.script({ content: 'Modern answer.' }, { content: 'Legacy answer.' }, { content: 'Modern again.' });
+    const id = out(await call(modern.client, 'kimi_chat', { prompt: 'From a 2026 client.' })).conversation_id!;
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(out(await call(legacy.client, 'kimi_chat', { prompt: 'From a 2025 client.', conversation_id: id })).conversation_id).toBe(id);
+    await call(modern.client, 'kimi_stream', { prompt: 'Back again.', conversation_id: id });
+    expect(lastMessages().map((m) => m.content)).toEqual(['From a 2026 client.', 'Modern answer.', 'From a 2025 client.', 'Legacy answer.', 'Back again.']);
+    const res = await modern.client.readResource({ uri: `kimi://conversations/${id}` });
+    const transcript = (res.contents[0] as { text: string }).text;
+    for (const text of ['From a 2026 client.', 'Legacy answer.', 'Modern again.']) expect(transcript).toContain(text);
   });
 
   it('two server processes continuing the same conversation at once both keep their turns', async () => {

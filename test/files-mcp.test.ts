@@ -1,11 +1,11 @@
-/** `files` through a real MCP client: the client's roots decide what the server may read. */
+/** `files` through a real MCP client: the client's roots (legacy), else the working directory plus KIMI_MCP_ROOTS, decide what the server may read. */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { Client as ModernClient } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { call, connect, textOf } from './helpers/mcp.js';
+import { BOTH_ERAS, call, connect, onRoots, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
@@ -52,7 +52,7 @@ afterEach(async () => {
 /** A client that declares roots and answers roots/list with whatever `roots` holds now. */
 async function clientWithRoots(roots: { folders: string[] }): Promise<Connection> {
   const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }, { roots: { listChanged: true } });
-  c.client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: roots.folders.map((f) => ({ uri: pathToFileURL(f).href, name: f })) }));
+  onRoots(c.client, () => ({ roots: roots.folders.map((f) => ({ uri: pathToFileURL(f).href, name: f })) }));
   open.push(c);
   return c;
 }
@@ -65,7 +65,10 @@ const lastUserMessage = () => {
 type Sent = { files?: { path: string; tokens: number }[]; skipped_files?: { path: string; reason: string }[] };
 const sent = (r: CallToolResult) => r.structuredContent as Sent;
 
-describe('files over MCP', () => {
+// Roots are a legacy-era feature (2026-07-28 has none): the client's roots, and following their
+// change (notifications/roots/list_changed), are tested on legacy connections only. What every
+// era shares, confinement to the working directory plus KIMI_MCP_ROOTS, is tested below for both.
+describe('files over MCP, from the client\'s roots (legacy)', () => {
   it("reads a glob inside the client's root: .gitignore'd and excluded files left out, binaries reported, paths relative", async () => {
     const { client } = await clientWithRoots({ folders: [project] });
     const r = await call(client, 'kimi_chat', { prompt: 'Review these.', files: ['src/**/*.ts', '**/*.ts', '!**/*.test.ts'] });
@@ -109,17 +112,6 @@ describe('files over MCP', () => {
     expect((await call(client, 'kimi_chat', { prompt: 'hi', files: [join(project, 'src/a.ts')] })).isError).toBe(true);
   });
 
-  it('without client roots, allows the working directory plus KIMI_MCP_ROOTS', async () => {
-    const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_ROOTS: other });
-    open.push(c);
-    const r = await call(c.client, 'kimi_chat', { prompt: 'hi', files: [join(other, 'notes.md'), 'package.json'] });
-    expect(r.isError).toBeFalsy();
-    expect(sent(r).files!.map((f) => f.path)).toEqual([`${basename(other)}/notes.md`, 'package.json']);
-    const refused = await call(c.client, 'kimi_chat', { prompt: 'hi', files: [join(outside, 'secret.ts')] });
-    expect(refused.isError).toBe(true);
-    expect(textOf(refused)).toContain(other);
-  });
-
   it('sends a line range numbered, so the answer can cite lines', async () => {
     const { client } = await clientWithRoots({ folders: [project] });
     write(project, { 'src/long.ts': Array.from({ length: 50 }, (_, i) => `const line${i + 1} = ${i + 1};`).join('\n') });
@@ -159,4 +151,57 @@ describe('files over MCP', () => {
     expect(textOf(r)).toContain(project);
     expect(chatRequests().length).toBe(before);
   });
+});
+
+describe.each(BOTH_ERAS)('files over MCP without client roots (%s)', (era) => {
+  async function kimi(extraEnv: Record<string, string> = {}, capabilities = {}): Promise<Connection> {
+    const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, ...extraEnv }, capabilities, era);
+    open.push(c);
+    return c;
+  }
+
+  it('allows the working directory plus KIMI_MCP_ROOTS', async () => {
+    const { client } = await kimi({ KIMI_MCP_ROOTS: other });
+    const r = await call(client, 'kimi_chat', { prompt: 'hi', files: [join(other, 'notes.md'), 'package.json'] });
+    expect(r.isError).toBeFalsy();
+    expect(sent(r).files!.map((f) => f.path)).toEqual([`${basename(other)}/notes.md`, 'package.json']);
+    expect(lastUserMessage()).toContain('# Other repo notes');
+  });
+
+  it('refuses a path outside them, naming the allowed folders, with no upstream request', async () => {
+    const { client } = await kimi({ KIMI_MCP_ROOTS: other });
+    const before = chatRequests().length;
+    for (const files of [[join(outside, 'secret.ts')], [`../${basename(outside)}/secret.ts`], [pathToFileURL(join(outside, 'secret.ts')).href], [join(project, 'src/a.ts')]]) {
+      const r = await call(client, 'kimi_chat', { prompt: 'hi', files });
+      expect(r.isError, JSON.stringify(files)).toBe(true);
+      expect(textOf(r)).toContain(other);
+      expect(textOf(r)).toContain(process.cwd());
+      expect(textOf(r)).not.toContain('do not send');
+    }
+    // Images are confined the same way.
+    write(outside, { 'pic.png': Buffer.from('89504e470d0a1a0a', 'hex') });
+    const image = await call(client, 'kimi_chat', { prompt: 'What is this?', images: [join(outside, 'pic.png')] });
+    expect(image.isError).toBe(true);
+    expect(textOf(image)).toContain(other);
+    expect(chatRequests().length).toBe(before);
+  });
+
+  if (era !== 'legacy') {
+    it('ignores roots a 2026-07-28 client declares: it is never asked, and the working directory plus KIMI_MCP_ROOTS apply', async () => {
+      let asked = 0;
+      const { client } = await kimi({ KIMI_MCP_ROOTS: other }, { roots: { listChanged: true } });
+      (client as ModernClient).setRequestHandler('roots/list', () => {
+        asked++;
+        return { roots: [{ uri: pathToFileURL(project).href, name: 'project' }] };
+      });
+      const before = chatRequests().length;
+      const refused = await call(client, 'kimi_chat', { prompt: 'hi', files: [join(project, 'src/a.ts')] });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toContain(other);
+      expect(chatRequests().length).toBe(before);
+      const r = await call(client, 'kimi_chat', { prompt: 'hi', files: [join(other, 'notes.md')] });
+      expect(r.isError).toBeFalsy();
+      expect(asked).toBe(0);
+    });
+  }
 });

@@ -1,9 +1,11 @@
 /**
  * Fuzzing the built stdio server (dist/cli.js) with JSON-RPC lines: random bytes, invalid UTF-8,
  * truncated JSON, odd ids, wrong types at every field, batches, 20 MB lines and end of input,
- * before the hand-over (the fast path answers) and after it (the full server owns stdin).
+ * before the hand-over (the start-up path answers from its snapshot) and after it (the full
+ * server owns stdin), in a 2025-era session (opened with initialize) and a 2026-07-28 one
+ * (opened with server/discover, every request carrying the _meta envelope).
  *
- * The oracle is the JSON-RPC 2.0 spec as src/startup/jsonrpc.ts documents it: every request with
+ * The oracle is the JSON-RPC 2.0 spec as src/transport/jsonrpc.ts documents it: every request with
  * an id gets exactly one answer with that id; unparseable input gets -32700 and other invalid
  * messages -32600, both with id null when no id can be told; valid notifications and responses
  * get nothing. Seeds are fixed and in the test names; FUZZ_SEED=<n> replays another, FUZZ_RUNS=<k>
@@ -13,8 +15,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { idIn, LineSplitter } from '../src/startup/jsonrpc.js';
-import type { Line } from '../src/startup/jsonrpc.js';
+import { idIn, LineSplitter } from '../src/transport/jsonrpc.js';
+import type { Line } from '../src/transport/jsonrpc.js';
 import { CLI } from './helpers/run-cli.js';
 import { tempDir } from './helpers/temp.js';
 
@@ -250,6 +252,55 @@ const fullRequests: Json[] = [
   { jsonrpc: '2.0', id: idOf('int'), result: {} },
 ];
 
+/** The 2026-07-28 envelope every request of a modern session carries in params._meta. */
+const META: Record<string, Json> = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'fuzz', version: '0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const modern = (method: string, params: Record<string, Json> = {}, id: Json = idOf()): Json => request(method, { ...params, _meta: { ...META, ...(isObject(params._meta) ? (params._meta as Record<string, Json>) : {}) } }, id);
+/** Modern requests the start-up path answers from its snapshot. */
+const modernFast: Json[] = [modern('server/discover'), modern('tools/list'), modern('tools/list', { cursor: 'x' }), modern('tools/list', { _meta: { progressToken: 'p' } })];
+/** Modern requests only the full server answers (some of them wrong on purpose, a 2025-era one among them). */
+const modernFull: Json[] = [
+  modern('tools/call', { name: 'estimate_cost', arguments: { input_tokens: 10, output_tokens: 5 } }),
+  modern('tools/call', { name: 'list_models', arguments: {} }),
+  modern('tools/call', { name: 'kimi_chat', arguments: { prompt: 'no key is set, so this cannot be sent' } }),
+  modern('tools/call', { name: 'kimi_chat', arguments: { prompt: 'refused', max_tokens: -5 } }),
+  modern('tools/call', { name: 'no_such_tool', arguments: {} }),
+  modern('resources/list'),
+  modern('resources/read', { uri: 'kimi://skill' }),
+  modern('resources/read', { uri: 'kimi://nothing/here' }),
+  modern('tools/call', { name: 5, arguments: 'x' }),
+  modern('prompts/list'),
+  modern('ping'),
+  modern('no/such/method', { x: 1 }),
+  request('tools/list'),
+  request('initialize', { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'fuzz', version: '0' } }),
+  { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 'never-sent', _meta: META } },
+  { jsonrpc: '2.0', id: idOf('int'), result: {} },
+];
+
+type Era = 'legacy' | 'modern';
+/** What a session of each era opens with, answers on the start-up path, hands over with and closes an exchange with. */
+const ERAS: Record<Era, { opening: (id: Json) => Json; fast: Json[]; full: Json[]; simple: (id: Json) => Json; handOver: (id: Json) => Json }> = {
+  legacy: {
+    opening: init,
+    fast: fastRequests,
+    full: fullRequests,
+    simple: (id) => request('ping', undefined, id),
+    // messages: any tools/call is the full server's; this one needs nothing but the catalog.
+    handOver: (id) => request('tools/call', { name: 'estimate_cost', arguments: { messages: [{ role: 'user', content: 'hi' }], output_tokens: 1_000_000 } }, id),
+  },
+  modern: {
+    opening: (id) => modern('server/discover', {}, id),
+    fast: modernFast,
+    full: modernFull,
+    simple: (id) => modern('tools/list', {}, id),
+    handOver: (id) => modern('tools/call', { name: 'estimate_cost', arguments: { messages: [{ role: 'user', content: 'hi' }], output_tokens: 1_000_000 } }, id),
+  },
+};
+
 const wrongValue: fc.Arbitrary<Json | undefined> = fc.oneof(
   fc.constant(undefined), // the member removed
   fc.constantFrom<Json>(null, true, 0, -1, 1.5, 2 ** 53 + 2, 1e308, '', 'NaN', 'Infinity', '1e309', [], {}, [1, 2], { a: { b: [null] } }),
@@ -288,7 +339,7 @@ const mutated = (bases: Json[]): fc.Arbitrary<Case> =>
   );
 
 /** Mutations that keep a fast-path message structurally wrong, so that the fast path answers them itself. */
-const structurallyWrong: fc.Arbitrary<Case> = fc.constantFrom(...fastRequests).chain((base) =>
+const structurallyWrong = (fast: Json[]): fc.Arbitrary<Case> => fc.constantFrom(...fast).chain((base) =>
   fc.oneof(
     fc.constantFrom<Json | undefined>(undefined, '1.0', 2, null, '2.0 ').map((v) => ({ json: mutate(base, ['jsonrpc'], v) })),
     fc.constantFrom<Json | undefined>(undefined, 7, null, ['ping'], { m: 1 }, true).map((v) => ({ json: mutate(base, ['method'], v) })),
@@ -312,13 +363,14 @@ const notificationCases = fc.constantFrom<Json>(
   { jsonrpc: '2.0', id: 7, result: {}, error: { code: 1, message: 'both' } },
 );
 
-function cases(valid: Json[], wrong: fc.Arbitrary<Case>, batchable: Json[]): fc.Arbitrary<Case> {
+/** `simple(id)`: a request the start-up path answers, in the session's era, with any kind of id. */
+function cases(simple: (id: Json) => Json, valid: Json[], wrong: fc.Arbitrary<Case>, batchable: Json[]): fc.Arbitrary<Case> {
   return fc.oneof(
     { weight: 2, arbitrary: fc.uint8Array({ maxLength: 120 }).map((b) => ({ bytes: [...b] })) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 80 }).map((s) => ({ bytes: [...Buffer.from(s)] })) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...valid), fc.nat(), badUtf8).map(([spoil, at, bad]) => ({ spoil, at, bad })) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...valid), fc.nat()).map(([truncate, at]) => ({ truncate, at })) },
-    { weight: 2, arbitrary: fc.constantFrom<IdKind>(...ID_KINDS).map((k) => ({ json: request('ping', undefined, idOf(k)) })) },
+    { weight: 2, arbitrary: fc.constantFrom<IdKind>(...ID_KINDS).map((k) => ({ json: simple(idOf(k)) })) },
     { weight: 4, arbitrary: wrong },
     {
       weight: 2,
@@ -332,19 +384,22 @@ function cases(valid: Json[], wrong: fc.Arbitrary<Case>, batchable: Json[]): fc.
   );
 }
 
-/** Answer codes a client mistake may get; never -32603 (an internal error). */
-const CLIENT_ERRORS = [-32600, -32601, -32602, -32002];
+/**
+ * Answer codes a client mistake may get; never -32603 (an internal error). -32022: a protocol
+ * revision the connection does not serve (a 2025 initialize on a 2026-07-28 connection).
+ */
+const CLIENT_ERRORS = [-32600, -32601, -32602, -32002, -32022];
 
 /**
- * Sends the lines (in pieces of random size) and a closing ping, and checks the answers: one per
+ * Sends the lines (in pieces of random size) and a closing request the start-up path answers, and checks the answers: one per
  * id, the id-null errors in order, nothing on stdout that is not JSON-RPC, the process alive.
  */
-async function exchange(s: Session, sent: Case[], pieces: number[]): Promise<void> {
+async function exchange(s: Session, era: Era, sent: Case[], pieces: number[]): Promise<void> {
   const from = s.received.length;
   const lines = sent.map(render);
   const expected = lines.map(expectedForLine);
   const closing = `closing-${++serial}`;
-  const bytes = Buffer.concat([...lines.flatMap((l) => [l, Buffer.from('\n')]), Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: closing, method: 'ping' })}\n`)]);
+  const bytes = Buffer.concat([...lines.flatMap((l) => [l, Buffer.from('\n')]), Buffer.from(`${JSON.stringify(ERAS[era].simple(closing))}\n`)]);
   await s.write(bytes, pieces);
   const ids = expected.flatMap((e) => e.ids);
   const times = (id: Id) => ids.filter((x) => x === id).length;
@@ -375,68 +430,78 @@ const pieces = fc.array(fc.integer({ min: 1, max: 300 }), { maxLength: 6 });
 const CRASH = /unhandled|uncaught|\n\s+at [\w.<>]+ \(|TypeError|RangeError|ReferenceError/i;
 const MB20 = 20 * 1024 * 1024;
 
-describe('stdio server under fuzzed input', () => {
+/** Runs per era; the 2026-07-28 session gets its own seeds and somewhat fewer runs. */
+const SESSIONS: { era: Era; seed: number; fastRuns: number; fullRuns: number }[] = [
+  { era: 'legacy', seed: SEED, fastRuns: 150, fullRuns: 200 },
+  { era: 'modern', seed: SEED + 10, fastRuns: 100, fullRuns: 150 },
+];
+
+describe.each(SESSIONS)('stdio server under fuzzed input ($era era)', ({ era, seed, fastRuns, fullRuns }) => {
+  const { opening, fast, full, simple, handOver } = ERAS[era];
   const s = () => session;
   let session: Session;
   beforeAll(async () => {
     session = new Session();
     // Id 0 (falsy) once, here, as ids must not repeat within the session.
-    expect((await session.request(init(0) as Record<string, Json>)).result).toBeDefined();
-    await session.write(Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`));
+    expect((await session.request(opening(0) as Record<string, Json>)).result).toBeDefined();
+    if (era === 'legacy') await session.write(Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`));
   });
   afterAll(async () => {
-    if (process.env.FUZZ_DEBUG) console.log(`${session.received.length} answers, ${session.received.filter((m) => m.error).length} errors`, [...new Set(session.stderr.split('\n').map((l) => l.slice(0, 90)))].join('\n'));
+    if (process.env.FUZZ_DEBUG) console.log(`${era}: ${session.received.length} answers, ${session.received.filter((m) => m.error).length} errors`, [...new Set(session.stderr.split('\n').map((l) => l.slice(0, 90)))].join('\n'));
     session.child.stdin.end();
     expect(await session.exited).toBe(0);
     expect(session.stderr).not.toMatch(CRASH);
   });
 
-  test.prop([fc.array(cases(fastRequests, structurallyWrong, fastRequests), { minLength: 1, maxLength: 6 }), pieces], { seed: SEED, numRuns: runs(150) })(
-    `before the hand-over, the fast path answers every line per JSON-RPC (seed ${SEED})`,
-    (sent, sizes) => exchange(s(), sent, sizes),
+  test.prop([fc.array(cases(simple, fast, structurallyWrong(fast), fast), { minLength: 1, maxLength: 6 }), pieces], { seed, numRuns: runs(fastRuns) })(
+    `before the hand-over, the start-up path answers every line per JSON-RPC (seed ${seed})`,
+    (sent, sizes) => exchange(s(), era, sent, sizes),
   );
 
   test('before the hand-over, a 20 MB line is refused by id and the next line is served', async () => {
-    const huge = JSON.stringify({ jsonrpc: '2.0', id: 'huge-fast', method: 'ping', params: { _meta: { pad: 'x'.repeat(MB20) } } });
+    const huge = JSON.stringify(era === 'legacy' ? { jsonrpc: '2.0', id: 'huge-fast', method: 'ping', params: { _meta: { pad: 'x'.repeat(MB20) } } } : modern('tools/list', { _meta: { pad: 'x'.repeat(MB20) } }, 'huge-fast'));
     await s().write(Buffer.from(`${huge}\n`));
-    await s().request({ jsonrpc: '2.0', id: 'after-huge-fast', method: 'ping' });
+    await s().request(simple('after-huge-fast') as Record<string, Json>);
     expect(s().answersTo('huge-fast')[0]?.error).toMatchObject({ code: -32600, message: expect.stringMatching(/20\.0 MB; the limit is 10\.0 MB/) });
-    // Still the fast path: the full server, loaded, would have logged the unknown KIMI_PROVIDER.
+    // Still the start-up path: the full server, once it took over, would have logged the unknown KIMI_PROVIDER.
     expect(s().stderr).not.toMatch(/configuration:/);
   });
 
-  test('a tools/call the start-up path does not answer hands over; the full server logs its configuration and answers it', async () => {
-    const answer = await s().request(request('tools/call', { name: 'estimate_cost', arguments: { messages: [{ role: 'user', content: 'hi' }], output_tokens: 1_000_000 } }, '') as Record<string, Json>);
+  test('a tools/call hands over; the full server logs its configuration and answers it', async () => {
+    const answer = await s().request(handOver('') as Record<string, Json>);
     expect(answer.result).toMatchObject({ structuredContent: { output_tokens: 1_000_000 } });
     await s().until(() => /configuration: KIMI_PROVIDER/.test(s().stderr), () => 'the full server to start');
   });
 
-  test.prop([fc.array(cases([...fastRequests, ...fullRequests], mutated([...fastRequests, ...fullRequests]), [...fastRequests, ...fullRequests]), { minLength: 1, maxLength: 6 }), pieces], {
-    seed: SEED + 1,
-    numRuns: runs(200),
-  })(`after the hand-over, the full server answers every line per JSON-RPC (seed ${SEED + 1})`, (sent, sizes) => exchange(s(), sent, sizes));
+  test.prop([fc.array(cases(simple, [...fast, ...full], mutated([...fast, ...full]), [...fast, ...full]), { minLength: 1, maxLength: 6 }), pieces], {
+    seed: seed + 1,
+    numRuns: runs(fullRuns),
+  })(`after the hand-over, the full server answers every line per JSON-RPC (seed ${seed + 1})`, (sent, sizes) => exchange(s(), era, sent, sizes));
 
   test('after the hand-over, 20 MB lines are refused (by id when the head shows it) and the server keeps serving', async () => {
-    const huge = JSON.stringify(request('tools/call', { name: 'kimi_chat', arguments: { prompt: 'x'.repeat(MB20) } }, 'huge-full'));
+    const call = { name: 'kimi_chat', arguments: { prompt: 'x'.repeat(MB20) } };
+    const huge = JSON.stringify(era === 'legacy' ? request('tools/call', call, 'huge-full') : modern('tools/call', call, 'huge-full'));
     await s().write(Buffer.from(`${huge}\n${'{'.repeat(MB20)}\n`));
-    await s().request({ jsonrpc: '2.0', id: 'after-huge-full', method: 'ping' });
+    await s().request(simple('after-huge-full') as Record<string, Json>);
     expect(s().answersTo('huge-full')[0]?.error).toMatchObject({ code: -32600, message: expect.stringMatching(/limit is 10\.0 MB/) });
     expect(s().received.filter((m) => m.id === null && /limit is 10\.0 MB/.test(m.error?.message ?? ''))).toHaveLength(1);
   });
 });
 
 describe('stdio server at end of input', () => {
-  const beforeLines = fc.array(cases(fastRequests, structurallyWrong, fastRequests), { maxLength: 4 });
-  const afterLines = fc.array(cases([...fastRequests, ...fullRequests], mutated(fullRequests), fullRequests), { maxLength: 4 });
-  // messages: an argument the start-up path leaves to the full server.
-  const handover = request('tools/call', { name: 'estimate_cost', arguments: { messages: [{ role: 'user', content: 'hi' }] } });
-  const last = fc.option(fc.oneof(fc.constant<Case>({ json: request('ping') }), fc.constantFrom<Case>({ bytes: [...Buffer.from('{"jsonrpc":"2.0","id":')] }, { json: request('tools/list') })));
+  const era = fc.constantFrom<Era>('legacy', 'modern');
+  const lines = (e: Era) => ({
+    before: fc.array(cases(ERAS[e].simple, ERAS[e].fast, structurallyWrong(ERAS[e].fast), ERAS[e].fast), { maxLength: 4 }),
+    after: fc.array(cases(ERAS[e].simple, [...ERAS[e].fast, ...ERAS[e].full], mutated(ERAS[e].full), ERAS[e].full), { maxLength: 4 }),
+    last: fc.option(fc.oneof(fc.constant<Case>({ json: ERAS[e].simple(idOf()) }), fc.constantFrom<Case>({ bytes: [...Buffer.from('{"jsonrpc":"2.0","id":')] }, { json: ERAS[e].fast[1]! }))),
+  });
+  const scenario = era.chain((e) => fc.record({ era: fc.constant(e), before: lines(e).before, handsOver: fc.boolean(), after: lines(e).after, unterminated: lines(e).last }));
 
-  test.prop([beforeLines, fc.boolean(), afterLines, last, pieces, fc.boolean()], { seed: SEED + 2, numRuns: runs(8) })(
-    `answers everything it received, the last line even without a newline, and exits 0, with or without a hand-over or the fast path (seed ${SEED + 2})`,
-    async (before, handsOver, after, unterminated, sizes, fastStart) => {
+  test.prop([scenario, pieces, fc.boolean()], { seed: SEED + 2, numRuns: runs(10) })(
+    `answers everything it received, the last line even without a newline, and exits 0, in either era, with or without a hand-over or the start-up path (seed ${SEED + 2})`,
+    async ({ era: e, before, handsOver, after, unterminated }, sizes, fastStart) => {
       const s = new Session(fastStart ? {} : { KIMI_MCP_FAST_START: '0' });
-      const sent: Case[] = [{ json: init() }, ...before, ...(handsOver ? [{ json: handover }, ...after] : [])];
+      const sent: Case[] = [{ json: ERAS[e].opening(idOf()) }, ...before, ...(handsOver ? [{ json: ERAS[e].handOver(idOf()) }, ...after] : [])];
       const lines = sent.map(render);
       const final = unterminated ? render(unterminated) : Buffer.alloc(0);
       const expected = [...lines, final].map(expectedForLine);
@@ -445,15 +510,15 @@ describe('stdio server at end of input', () => {
       const code = await Promise.race([s.exited, new Promise((resolve) => setTimeout(() => resolve('hung'), EXCHANGE_MS))]);
       if (code === 'hung') s.child.kill('SIGKILL');
       expect(code).toBe(0);
-      for (const id of expected.flatMap((e) => e.ids)) expect(s.answersTo(id), `answers to ${String(id).slice(0, 40)}`).toHaveLength(1);
-      expect(s.received.filter((m) => m.id === null).map((m) => m.error?.code)).toEqual(expected.flatMap((e) => e.nulls));
+      for (const id of expected.flatMap((x) => x.ids)) expect(s.answersTo(id), `answers to ${String(id).slice(0, 40)}`).toHaveLength(1);
+      expect(s.received.filter((m) => m.id === null).map((m) => m.error?.code)).toEqual(expected.flatMap((x) => x.nulls));
       expect(s.notJsonRpc).toEqual([]);
       expect(s.stderr).not.toMatch(CRASH);
     },
   );
 });
 
-describe('line framing and id recovery (src/startup/jsonrpc.ts)', () => {
+describe('line framing and id recovery (src/transport/jsonrpc.ts)', () => {
   const MAX = 40;
   const line = fc.uint8Array({ maxLength: 60 }).map((b) => Buffer.from(b.filter((x) => x !== 10)));
 

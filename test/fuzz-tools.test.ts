@@ -4,24 +4,26 @@
  * and then spoilt: wrong types, extra keys, huge numbers, NaN-like strings, empty arrays, 1 MB
  * strings, unicode edge cases, deep nesting. Properties: every call ends in a result or in an
  * isError result that says what to change; nothing reaches the host unless the arguments were
- * valid; no exception escapes; the server still answers a ping. Files and images are confined to
- * a temporary root the client declares. Seeds are fixed and in the test names; FUZZ_SEED replays another.
+ * valid; no exception escapes; the server still answers afterwards. Files and images are confined to
+ * a temporary root: the root a legacy client declares, or (2026-07-28 has no roots) the server's
+ * working directory. Both eras get the same seeds, so the same calls. Seeds are fixed and in the
+ * test names; FUZZ_SEED replays another.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
-import { McpError, ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Tool } from '@modelcontextprotocol/client';
 import { loadCatalog } from '../src/catalog/load.js';
 import { resolveSettings } from '../src/kimi/config.js';
 import { ReplyStore } from '../src/mcp/replies.js';
 import { toolDefinition, unknownArguments } from '../src/mcp/tool.js';
 import type { KimiTool } from '../src/mcp/tool.js';
 import { createTools } from '../src/mcp/tools/index.js';
-import { connect, ROOT, textOf } from './helpers/mcp.js';
-import type { Connection } from './helpers/mcp.js';
+import { BOTH_ERAS, call, connect, onRoots, protocolError, ROOT, textOf } from './helpers/mcp.js';
+import type { Connection, Era } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
@@ -45,7 +47,6 @@ interface Schema {
 }
 
 let sim: Simulator;
-let conn: Connection;
 let root: string;
 const catalog = loadCatalog(ROOT);
 /** The server's own tools: their validators are the oracle for "valid", their definitions what tools/list serves. */
@@ -67,16 +68,20 @@ beforeAll(async () => {
   writeFileSync(join(root, 'notes/b.md'), '# b\n');
   // A 1×1 PNG.
   writeFileSync(join(root, 'pixel.png'), Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'));
-  conn = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_STATE_DIR: tempDir('kimi-fuzz-state-') }, { roots: {} });
-  conn.client.setRequestHandler(ListRootsRequestSchema, () => ({ roots: [{ uri: pathToFileURL(root).href, name: 'fuzz root' }] }));
-  // The arguments below are generated from exactly what tools/list serves.
-  expect((await conn.client.listTools()).tools).toEqual(served);
 });
 afterAll(async () => {
   process.stderr.write = write;
-  await conn.close();
   await sim.close();
 });
+
+/** A client in `era` whose files are confined to the fuzz root. */
+async function connectIn(era: Era): Promise<Connection> {
+  const env = { RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_STATE_DIR: tempDir('kimi-fuzz-state-') };
+  if (era !== 'legacy') return connect(env, {}, era);
+  const conn = await connect(env, { roots: {} }, era);
+  onRoots(conn.client, () => ({ roots: [{ uri: pathToFileURL(root).href, name: 'fuzz root' }] }));
+  return conn;
+}
 
 // ---- arguments from the served JSON Schema ---------------------------------------------------
 
@@ -225,19 +230,20 @@ afterAll(() => {
   console.log([...counts].sort((a, b) => b[1] - a[1]).map(([o, n]) => `${n} ${o}`).join('\n'));
 });
 
-async function callOnce(name: string, sent: Json): Promise<void> {
+async function callOnce(conn: Connection, name: string, sent: Json): Promise<void> {
   // What the wire would carry: JSON, so no undefined, NaN or -0 survives.
   const args = JSON.parse(JSON.stringify(expand(sent))) as Json;
   const before = sim.requests.length;
   logged = '';
-  let result: CallToolResult | undefined;
+  let result: Awaited<ReturnType<typeof call>> | undefined;
   try {
-    result = (await conn.client.callTool({ name, arguments: args as Args })) as CallToolResult;
+    result = await call(conn.client, name, args as Args);
   } catch (e) {
     // Only arguments that are no object at all are a protocol error (-32602), naming them.
-    expect(e, String(e)).toBeInstanceOf(McpError);
-    expect((e as McpError).code).toBe(-32602);
-    expect((e as McpError).message).toMatch(/arguments/);
+    const error = protocolError(e);
+    expect(error, String(e)).toBeDefined();
+    expect(error!.code).toBe(-32602);
+    expect(error!.message).toMatch(/arguments/);
     // Only arguments that are no object, or hold "__proto__" (which parsing would turn into a prototype).
     expect(typeof args === 'object' && args !== null && !Array.isArray(args) && !Object.hasOwn(args, '__proto__')).toBe(false);
     expect(sim.requests.length).toBe(before);
@@ -259,14 +265,33 @@ async function callOnce(name: string, sent: Json): Promise<void> {
   }
 }
 
-describe('tool arguments, fuzzed from the served schemas', () => {
-  test.prop([argumentsFor('estimate_cost')], { seed: SEED, numRuns: runs(250) })(`estimate_cost (seed ${SEED})`, ({ args }) => callOnce('estimate_cost', args));
-  test.prop([argumentsFor('list_models')], { seed: SEED + 1, numRuns: runs(150) })(`list_models (seed ${SEED + 1})`, ({ args }) => callOnce('list_models', args));
-  test.prop([argumentsFor('kimi_chat')], { seed: SEED + 2, numRuns: runs(120) })(`kimi_chat (seed ${SEED + 2})`, ({ args }) => callOnce('kimi_chat', args));
-  test.prop([argumentsFor('kimi_stream')], { seed: SEED + 3, numRuns: runs(120) })(`kimi_stream (seed ${SEED + 3})`, ({ args }) => callOnce('kimi_stream', args));
+// Both eras, with the same seeds. The modern variant (a fresh server per request, over the
+// in-process HTTP handler) runs the same properties with half as many runs, to keep the file quick.
+describe.each(BOTH_ERAS)('tool arguments, fuzzed from the served schemas (%s)', (era) => {
+  const n = (count: number) => runs(era === 'legacy' ? count : Math.ceil(count / 2));
+  let conn: Connection;
+  const cwd = process.cwd();
+  beforeAll(async () => {
+    // 2026-07-28 has no roots: the server's working directory (plus KIMI_MCP_ROOTS) is what files may come from.
+    if (era !== 'legacy') process.chdir(root);
+    conn = await connectIn(era);
+    // The arguments below are generated from exactly what tools/list serves.
+    expect((await conn.client.listTools()).tools).toEqual(served);
+  });
+  afterAll(async () => {
+    process.chdir(cwd);
+    await conn.close();
+  });
+
+  test.prop([argumentsFor('estimate_cost')], { seed: SEED, numRuns: n(250) })(`estimate_cost (seed ${SEED})`, ({ args }) => callOnce(conn, 'estimate_cost', args));
+  test.prop([argumentsFor('list_models')], { seed: SEED + 1, numRuns: n(150) })(`list_models (seed ${SEED + 1})`, ({ args }) => callOnce(conn, 'list_models', args));
+  test.prop([argumentsFor('kimi_chat')], { seed: SEED + 2, numRuns: n(120) })(`kimi_chat (seed ${SEED + 2})`, ({ args }) => callOnce(conn, 'kimi_chat', args));
+  test.prop([argumentsFor('kimi_stream')], { seed: SEED + 3, numRuns: n(120) })(`kimi_stream (seed ${SEED + 3})`, ({ args }) => callOnce(conn, 'kimi_stream', args));
 
   test('the server still answers afterwards, and the fuzz did reach the host with valid calls', async () => {
-    await expect(conn.client.ping()).resolves.toBeDefined();
+    // 2026-07-28 has no ping: a request any server answers instead.
+    if (conn.client instanceof LegacyClient) await expect(conn.client.ping()).resolves.toBeDefined();
+    else await expect(conn.client.listTools()).resolves.toMatchObject({ tools: served });
     expect(sim.requests.filter((r) => r.path.endsWith('/chat/completions')).length).toBeGreaterThan(0);
   });
 });

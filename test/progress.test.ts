@@ -1,5 +1,8 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ProgressReporter, tail } from '../src/mcp/progress.js';
+import { BOTH_ERAS, call, connect } from './helpers/mcp.js';
+import { startSimulator } from './helpers/simulator.js';
+import type { Simulator } from './helpers/simulator.js';
 
 describe('progress messages', () => {
   it('keep the newest 200 characters, on one line', () => {
@@ -68,5 +71,54 @@ describe('progress messages', () => {
     await chat.update('secret answer text', '');
     await chat.finish();
     expect(quiet.join(' ')).not.toContain('secret answer text');
+  });
+});
+
+// Over the wire, in both eras: notifications/progress on the legacy session, and on a 2026-07-28
+// request's own SSE response stream (which the modern client reads before the result).
+describe.each(BOTH_ERAS)('progress over MCP (%s)', (era) => {
+  const KEY = 'sk-sim-progress-4a8e2c6b0d';
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ apiKey: KEY });
+  });
+  afterAll(() => sim.close());
+
+  it('kimi_chat keeps the client informed (waiting, a retry) without showing the reply, and nothing follows the result', async () => {
+    const { client, sent, close } = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }, {}, era);
+    try {
+      sim.script(
+        { status: 429, errorType: 'engine_overloaded_error', errorMessage: 'The engine is currently overloaded, please try again later' },
+        { content: 'the secret answer text', chunkSize: 4, delayMs: 2 },
+      );
+      const updates: { progress: number; message?: string }[] = [];
+      const r = await call(client, 'kimi_chat', { prompt: 'x' }, { onprogress: (p) => updates.push(p) });
+      expect(r.isError).toBeFalsy();
+      const messages = updates.map((u) => u.message ?? '');
+      expect(messages[0]).toBe('kimi-k2.6: waiting for the first token');
+      expect(messages.some((m) => /^kimi-k2\.6: retrying in 1 s \(attempt 1\): .*overloaded/.test(m))).toBe(true);
+      expect(messages.join(' ')).not.toContain('secret answer');
+      const numbers = updates.map((u) => u.progress);
+      expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+      expect(new Set(numbers).size).toBe(numbers.length);
+      // What the server sent: every progress message before the call's result, none after it.
+      const resultIndex = sent.findIndex((m) => 'result' in m && (m.result as { structuredContent?: unknown }).structuredContent);
+      const progress = sent.flatMap((m, i) => ('method' in m && m.method === 'notifications/progress' ? [i] : []));
+      expect(progress).toHaveLength(updates.length);
+      expect(progress.every((i) => i < resultIndex)).toBe(true);
+    } finally {
+      await close();
+    }
+  });
+
+  it('sends none when the call carries no progress token', async () => {
+    const { client, sent, close } = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }, {}, era);
+    try {
+      sim.script({ content: 'quiet', chunkSize: 1, delayMs: 2 });
+      expect((await call(client, 'kimi_stream', { prompt: 'x' })).isError).toBeFalsy();
+      expect(sent.filter((m) => 'method' in m && m.method === 'notifications/progress')).toEqual([]);
+    } finally {
+      await close();
+    }
   });
 });

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { connect, ROOT } from './helpers/mcp.js';
+import { connect, ERAS, ROOT } from './helpers/mcp.js';
+import type { AnyClient } from './helpers/mcp.js';
 
-describe('resources', () => {
-  let client: Client;
+// Every era: the 2025 handshake, 2026-07-28 pinned, and negotiated by server/discover.
+describe.each(ERAS)('resources (%s)', (era) => {
+  let client: AnyClient;
   let close: () => Promise<void>;
-  beforeAll(async () => ({ client, close } = await connect({})));
+  beforeAll(async () => ({ client, close } = await connect({}, {}, era)));
   afterAll(() => close());
 
   async function read(uri: string): Promise<{ text: string; mimeType?: string }> {

@@ -1,16 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { call, connect, textOf } from './helpers/mcp.js';
+import { call, connect, ERAS, textOf } from './helpers/mcp.js';
+import type { AnyClient, Connection } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
 
 const KEY = 'sk-test-0123456789abcdef';
 
-describe('tools over MCP, no key set', () => {
-  let client: Client;
+// Every era a client may open with: the 2025 handshake, 2026-07-28 pinned, and negotiated by server/discover.
+describe.each(ERAS)('tools over MCP, no key set (%s)', (era) => {
+  let client: AnyClient;
+  let sent: Connection['sent'];
   let close: () => Promise<void>;
-  beforeAll(async () => ({ client, close } = await connect({})));
+  beforeAll(async () => ({ client, sent, close } = await connect({}, {}, era)));
   afterAll(() => close());
+
+  it('opens in the era asked for, with the server\'s name and instructions', async () => {
+    const [opening] = sent as { result: Record<string, unknown> }[];
+    if (era === 'legacy') {
+      expect(opening!.result).toMatchObject({ protocolVersion: '2025-11-25', serverInfo: { name: 'kimi-mcp', title: 'Kimi' } });
+    } else {
+      // No initialize: the answer to server/discover, with the server's identity in _meta.
+      expect(opening!.result).toMatchObject({ supportedVersions: ['2026-07-28'], _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'kimi-mcp', title: 'Kimi' } } });
+      expect(sent.some((m) => 'result' in m && 'protocolVersion' in (m.result as object))).toBe(false);
+    }
+    expect(client.getServerVersion()?.name).toBe('kimi-mcp');
+    expect(client.getInstructions()).toMatch(/kimi:\/\/skill/);
+  });
 
   it('lists the tools with titles, annotations and output schemas', async () => {
     const { tools } = await client.listTools();
@@ -131,15 +146,16 @@ describe('tools over MCP, no key set', () => {
   });
 });
 
-describe('tools over MCP against the Kimi simulator', () => {
+describe.each(ERAS)('tools over MCP against the Kimi simulator (%s)', (era) => {
   let sim: Simulator;
   beforeAll(async () => {
     sim = await startSimulator({ apiKey: KEY, tokenCount: 1234, models: ['kimi-k2.6', 'kimi-k2.5', 'kimi-k2.8-preview'], leakKeyInErrors: true });
   });
   afterAll(() => sim.close());
+  const connectTo = (env: Record<string, string>) => connect(env, {}, era);
 
   it('list_models live marks which catalog IDs the host really lists and shows new ones', async () => {
-    const { client, close } = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
+    const { client, close } = await connectTo({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
     try {
       const r = await call(client, 'list_models', { live: true, provider: 'runapi' });
       const s = r.structuredContent as { models: { id: string; hosts: { listed?: boolean }[] }[]; live: { kimi_ids: string[]; error?: string } };
@@ -154,7 +170,7 @@ describe('tools over MCP against the Kimi simulator', () => {
   });
 
   it('estimate_cost uses Moonshot\'s exact count endpoint when a key is set, and says so', async () => {
-    const { client, close } = await connect({ MOONSHOT_API_KEY: KEY, MOONSHOT_BASE_URL: sim.baseURL });
+    const { client, close } = await connectTo({ MOONSHOT_API_KEY: KEY, MOONSHOT_BASE_URL: sim.baseURL });
     try {
       const r = await call(client, 'estimate_cost', { provider: 'moonshot', text: 'Count me exactly.', output_tokens: 0 });
       expect(r.structuredContent).toMatchObject({ counted_by: 'exact', input_tokens: 1234 });
@@ -167,7 +183,7 @@ describe('tools over MCP against the Kimi simulator', () => {
   });
 
   it('falls back to the offline estimate when the count endpoint fails, and never shows the key', async () => {
-    const { client, close } = await connect({ MOONSHOT_API_KEY: `${KEY}-wrong`, MOONSHOT_BASE_URL: sim.baseURL });
+    const { client, close } = await connectTo({ MOONSHOT_API_KEY: `${KEY}-wrong`, MOONSHOT_BASE_URL: sim.baseURL });
     try {
       const r = await call(client, 'estimate_cost', { provider: 'moonshot', text: 'Count me.', output_tokens: 0 });
       const s = r.structuredContent as { counted_by: string; notes: string[] };
@@ -182,7 +198,7 @@ describe('tools over MCP against the Kimi simulator', () => {
   });
 
   it('sends an OpenAI key only to the host its OPENAI_BASE_URL names', async () => {
-    const named = await connect({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: sim.baseURL, RUNAPI_BASE_URL: sim.baseURL });
+    const named = await connectTo({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: sim.baseURL, RUNAPI_BASE_URL: sim.baseURL });
     try {
       const r = await call(named.client, 'list_models', { live: true });
       expect((r.structuredContent as { live: { error?: string } }).live.error).toBeUndefined();
@@ -190,7 +206,7 @@ describe('tools over MCP against the Kimi simulator', () => {
       await named.close();
     }
     const before = sim.requests.length;
-    const unnamed = await connect({ OPENAI_API_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
+    const unnamed = await connectTo({ OPENAI_API_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
     try {
       const r = await call(unnamed.client, 'list_models', { live: true });
       expect((r.structuredContent as { live: { error?: string } }).live.error).toMatch(/No API key/);
@@ -201,7 +217,7 @@ describe('tools over MCP against the Kimi simulator', () => {
   });
 
   it('treats an unexpanded ${RUNAPI_KEY} placeholder as unset and explains why', async () => {
-    const { client, close } = await connect({ RUNAPI_KEY: '${RUNAPI_KEY}', RUNAPI_BASE_URL: sim.baseURL });
+    const { client, close } = await connectTo({ RUNAPI_KEY: '${RUNAPI_KEY}', RUNAPI_BASE_URL: sim.baseURL });
     try {
       const r = await call(client, 'list_models', { live: true });
       expect((r.structuredContent as { live: { error: string } }).live.error).toMatch(/unexpanded placeholder/);

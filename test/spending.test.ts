@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { loadCatalog } from '../src/catalog/load.js';
 import { resolveSettings } from '../src/kimi/config.js';
 import { SpendingGuard } from '../src/kimi/guard.js';
 import { prepareChat } from '../src/kimi/request.js';
-import { call, connect, ROOT, textOf } from './helpers/mcp.js';
-import type { Connection } from './helpers/mcp.js';
+import { BOTH_ERAS, call, connect, onElicit, ROOT, textOf } from './helpers/mcp.js';
+import type { Connection, ElicitQuestion, Era } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
@@ -28,8 +27,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((c) => c.close()));
 });
 const upstream = (stateDir: string) => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_STATE_DIR: stateDir });
-async function kimi(env: Record<string, string>, capabilities = {}): Promise<Connection> {
-  const c = await connect(env, capabilities);
+async function kimi(env: Record<string, string>, capabilities = {}, era: Era = 'legacy'): Promise<Connection> {
+  const c = await connect(env, capabilities, era);
   open.push(c);
   return c;
 }
@@ -126,49 +125,116 @@ describe('budget', () => {
   });
 });
 
-describe('confirmation above KIMI_CONFIRM_ABOVE_USD', () => {
-  async function elicitingClient(action: ElicitResult['action'], send?: boolean) {
-    const asked: string[] = [];
-    const c = await kimi({ ...upstream(tempDir('kimi-confirm-')), KIMI_CONFIRM_ABOVE_USD: '0.01' }, { elicitation: { form: {} } });
-    c.client.setRequestHandler(ElicitRequestSchema, (request) => {
-      asked.push(request.params.message);
-      return action === 'accept' ? { action, content: { send: send ?? true } } : { action };
+// The one input-required step (src/mcp/confirm.ts) in both eras: a legacy client is asked with a
+// pushed elicitation/create (the SDK's shim), a 2026-07-28 client gets an input_required result
+// and retries the call with the answer.
+describe.each(BOTH_ERAS)('confirmation above KIMI_CONFIRM_ABOVE_USD (%s)', (era) => {
+  const confirmEnv = () => ({ ...upstream(tempDir('kimi-confirm-')), KIMI_CONFIRM_ABOVE_USD: '0.01' });
+  async function elicitingClient(answer: ElicitResult) {
+    const asked: ElicitQuestion[] = [];
+    const c = await kimi(confirmEnv(), { elicitation: { form: {} } }, era);
+    onElicit(c.client, (question) => {
+      asked.push(question);
+      return answer;
     });
-    return { client: c.client, asked };
+    return { ...c, asked };
   }
+  const toolCallResults = (sent: Connection['sent']) => sent.filter((m) => 'result' in m && 'content' in (m.result as object));
 
   it('asks the user with the model, host and estimate; accept sends', async () => {
-    const { client, asked } = await elicitingClient('accept');
+    const { client, asked } = await elicitingClient({ action: 'accept', content: { send: true } });
     const before = chatRequests();
     const r = await call(client, 'kimi_chat', { prompt: 'Big job.' });
     expect(r.isError).toBeFalsy();
     expect(asked).toHaveLength(1);
-    expect(asked[0]).toMatch(/Send this Kimi call\? It could cost up to \$0\.52\d*: .* on kimi-k2\.6 via runapi/);
+    expect(asked[0]!.message).toMatch(/Send this Kimi call\? It could cost up to \$0\.52\d*: .* on kimi-k2\.6 via runapi/);
+    // One box, ticked by default and not required: accepting the form is the yes.
+    expect(asked[0]!.requestedSchema).toEqual({ type: 'object', properties: { send: { type: 'boolean', title: 'Send to kimi-k2.6 on runapi', default: true } } });
     expect(chatRequests()).toBe(before + 1);
     // Below the threshold nobody is asked.
     await call(client, 'kimi_chat', { prompt: 'Small job.', max_tokens: 100 });
     expect(asked).toHaveLength(1);
+    expect(chatRequests()).toBe(before + 2);
   });
 
   it.each([
-    ['decline', undefined, /Not sent: the user declined/],
-    ['cancel', undefined, /Not sent: the user dismissed the confirmation/],
-    ['accept', false, /Not sent: the user declined/],
-  ] as const)('%s (send: %s) sends nothing and says so', async (action, send, message) => {
-    const { client } = await elicitingClient(action, send);
+    ['decline', { action: 'decline' }, /Not sent: the user declined the confirmation for a call that could cost up to \$0\.52/],
+    ['cancel', { action: 'cancel' }, /Not sent: the user dismissed the confirmation/],
+    ['accept with send: false', { action: 'accept', content: { send: false } }, /Not sent: the user declined/],
+  ] as const)('%s sends nothing and says so', async (_label, answer, message) => {
+    const { client, asked } = await elicitingClient(answer);
     const before = chatRequests();
     const r = await call(client, 'kimi_chat', { prompt: 'Big job.' });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(message);
+    expect(asked).toHaveLength(1);
     expect(chatRequests()).toBe(before);
   });
 
-  it('a client without elicitation is refused with how to proceed', async () => {
-    const { client } = await kimi({ ...upstream(tempDir('kimi-confirm-')), KIMI_CONFIRM_ABOVE_USD: '0.01' });
+  it.each([
+    ['empty content', { action: 'accept', content: {} }],
+    ['no content', { action: 'accept' }],
+  ] as const)('accept with %s is a clear yes: sent', async (_label, answer) => {
+    const { client, asked } = await elicitingClient(answer);
+    const before = chatRequests();
+    const r = await call(client, 'kimi_chat', { prompt: 'Big job.' });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    expect(asked).toHaveLength(1);
+    expect(chatRequests()).toBe(before + 1);
+  });
+
+  it('a client without elicitation is refused with how to proceed, and nothing is sent', async () => {
+    const { client, sent } = await kimi(confirmEnv(), {}, era);
     const before = chatRequests();
     const r = await call(client, 'kimi_stream', { prompt: 'Big job.' });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/above KIMI_CONFIRM_ABOVE_USD=\$0\.01, and the user cannot be asked here .* lower max_tokens to \d+ or less/);
     expect(chatRequests()).toBe(before);
+    // Not asked in any form.
+    expect(sent.filter((m) => 'method' in m && m.method === 'elicitation/create')).toEqual([]);
+    expect(sent.filter((m) => 'result' in m && (m.result as { resultType?: string }).resultType === 'input_required')).toEqual([]);
   });
+
+  it('a client that can only open URLs (no form elicitation) is refused with how to proceed, and nothing is sent', async () => {
+    const c = await kimi(confirmEnv(), { elicitation: { url: {} } }, era);
+    let asked = 0;
+    onElicit(c.client, () => {
+      asked++;
+      return { action: 'accept' };
+    });
+    const before = chatRequests();
+    const r = await call(c.client, 'kimi_chat', { prompt: 'Big job.' });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/above KIMI_CONFIRM_ABOVE_USD=\$0\.01, and the user cannot be asked here .* lower max_tokens to \d+ or less/);
+    expect(asked).toBe(0);
+    expect(chatRequests()).toBe(before);
+  });
+
+  if (era === 'legacy') {
+    it('asks a legacy client with one elicitation/create request, then answers the call once', async () => {
+      const { client, sent, asked } = await elicitingClient({ action: 'accept', content: { send: true } });
+      const before = chatRequests();
+      expect((await call(client, 'kimi_chat', { prompt: 'Big job.' })).isError).toBeFalsy();
+      expect(asked).toHaveLength(1);
+      expect(sent.filter((m) => 'method' in m && m.method === 'elicitation/create')).toHaveLength(1);
+      expect(toolCallResults(sent)).toHaveLength(1);
+      expect(chatRequests()).toBe(before + 1);
+    });
+  } else {
+    it('a 2026-07-28 client answers the input_required result by retrying: asked once, one request upstream', async () => {
+      const { client, sent, asked } = await elicitingClient({ action: 'accept', content: { send: true } });
+      const before = chatRequests();
+      const r = await call(client, 'kimi_chat', { prompt: 'Big job.' });
+      expect(r.isError).toBeFalsy();
+      expect(asked).toHaveLength(1);
+      expect(chatRequests()).toBe(before + 1);
+      // The server pushed no request: it answered the first tools/call with the question, the retry with the reply.
+      expect(sent.filter((m) => 'method' in m && m.method === 'elicitation/create')).toEqual([]);
+      const required = sent.filter((m) => 'result' in m && (m.result as { resultType?: string }).resultType === 'input_required');
+      expect(required).toHaveLength(1);
+      expect(required[0]).toMatchObject({ result: { inputRequests: { confirm_spend: { method: 'elicitation/create', params: { mode: 'form', message: asked[0]!.message } } } } });
+      expect(toolCallResults(sent)).toHaveLength(1);
+      expect(sent.indexOf(required[0]!)).toBeLessThan(sent.indexOf(toolCallResults(sent)[0]!));
+    });
+  }
 });

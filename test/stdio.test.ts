@@ -9,6 +9,7 @@ import { ROOT, serverEnv } from './helpers/mcp.js';
 import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
 import { copySkill } from './helpers/temp.js';
+import { byId, envelope, RawSession } from './raw-session.js';
 
 const CLI = join(ROOT, 'dist/cli.js');
 
@@ -39,13 +40,21 @@ describe('dist/cli.js over stdio', () => {
     expect(r.structuredContent).toMatchObject({ cost: { total: 2.48 } });
   });
 
-  it('starts from a small launcher, and loads openai only when a call needs it', () => {
+  it('starts from a small launcher that loads no SDK, zod or openai code, and loads openai only when a call needs it', () => {
     const dist = join(ROOT, 'dist');
     const files = [...readdirSync(dist).filter((f) => f.endsWith('.mjs')), ...readdirSync(join(dist, 'chunks')).map((f) => `chunks/${f}`)].map((f) => join(dist, f));
-    // The launcher that agents spawn holds no SDK, zod or YAML code.
+    // The launcher that agents spawn holds no SDK, zod or YAML code (the envelope's key names,
+    // io.modelcontextprotocol/..., are spec constants, not the SDK)...
     const launcher = readFileSync(CLI, 'utf8');
     expect(launcher.length).toBeLessThan(20_000);
-    expect(launcher).not.toMatch(/X-Stainless|modelcontextprotocol|js-yaml|ZodError/);
+    expect(launcher).not.toMatch(/X-Stainless|@modelcontextprotocol|McpServer|ZodError|js-yaml|gray-matter/);
+    // ...requires nothing but Node's own modules...
+    const required = [...launcher.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
+    expect(required.length).toBeGreaterThan(0);
+    expect(required.filter((r) => !r.startsWith('node:'))).toEqual([]);
+    // ...and reaches the rest only through import() of the full CLI or the full server.
+    expect(launcher.match(/\bimport\(/g)).toHaveLength(1);
+    expect([...launcher.matchAll(/"([\w./-]+\.m?js)"/g)].map((m) => m[1]).sort()).toEqual(['main.mjs', 'server.mjs']);
     // The openai SDK's own request headers live in exactly one chunk...
     const withSdk = files.filter((f) => readFileSync(f, 'utf8').includes('X-Stainless'));
     expect(withSdk.map((f) => basename(f))).toEqual([expect.stringMatching(/^openai-[\w-]+\.mjs$/)]);
@@ -56,6 +65,42 @@ describe('dist/cli.js over stdio', () => {
       if (!text.includes(chunk)) continue;
       expect(text.replace(/import\("\.\/(chunks\/)?openai-[\w-]+\.mjs"\)/g, '')).not.toContain(chunk);
     }
+  });
+});
+
+describe('the 2026-07-28 era through dist/cli.js, end to end', () => {
+  it('discovers from the snapshot, lists the tools the full server lists, and answers a call once', async () => {
+    const snapshot = JSON.parse(readFileSync(join(ROOT, 'dist/startup-snapshot.json'), 'utf8')) as { modern: { answers: Record<string, unknown> } };
+    const fast = new RawSession({ env: { HOME: process.env.HOME } });
+    const full = new RawSession({ env: { HOME: process.env.HOME, KIMI_MCP_FAST_START: '0' } });
+    const meta = envelope('e2e-modern');
+    const requests = [
+      { id: 1, method: 'server/discover', params: { _meta: meta } },
+      { id: 2, method: 'tools/list', params: { _meta: meta } },
+      { id: 3, method: 'tools/call', params: { _meta: meta, name: 'list_models', arguments: {} } },
+      { id: 4, method: 'tools/call', params: { _meta: { ...meta, progressToken: 'p4' }, name: 'estimate_cost', arguments: { input_tokens: 1_000_000, output_tokens: 1_000_000 } } },
+    ];
+    // One request at a time, each sent once the previous is answered, as a client does.
+    for (const r of requests) {
+      for (const s of [fast, full]) s.send(r);
+      await Promise.all([fast.answer(r.id), full.answer(r.id)]);
+    }
+    const [a, b] = await Promise.all([fast.end(), full.end()]);
+    expect(a.code).toBe(0);
+    expect(b.code).toBe(0);
+    // Exactly one answer per request (byId throws on a second one), nothing else on stdout.
+    const answers = byId(a.messages);
+    expect([...answers.keys()].sort()).toEqual([1, 2, 3, 4]);
+    expect(a.messages.filter((m) => 'method' in m && m.method !== 'notifications/progress')).toEqual([]);
+    const discovered = answers.get(1)!;
+    expect(discovered.result).toMatchObject({ supportedVersions: expect.arrayContaining(['2026-07-28']), resultType: 'complete' });
+    expect(discovered.result).toEqual(snapshot.modern.answers['server/discover']);
+    expect(answers.get(2)!.result).toEqual(snapshot.modern.answers['tools/list']);
+    // What the full server alone answers, request for request.
+    expect(answers).toEqual(byId(b.messages));
+    expect((answers.get(2)!.result!.tools as { name: string }[]).map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost']);
+    expect(answers.get(3)!.result).toMatchObject({ resultType: 'complete', structuredContent: { models: expect.arrayContaining([expect.objectContaining({ id: 'kimi-k2.6' })]) } });
+    expect(answers.get(4)!.result).toMatchObject({ resultType: 'complete', structuredContent: { cost: { total: 2.48 } } });
   });
 });
 
@@ -96,7 +141,7 @@ describe('stdio hygiene', () => {
     expect(stderr).toMatch(/skill\/references\/models\/kimi-k2\.6\.md: max_output: .*expected number/);
   });
 
-  it('reports a bad KIMI_PROVIDER on stderr but still serves the offline tools (answered on the start-up path)', async () => {
+  it('reports a bad KIMI_PROVIDER on stderr but still serves the offline tools (handed over by the start-up path)', async () => {
     const init = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '0' } } };
     const callCost = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 10 } } };
     const { stdout, stderr } = await runRaw({ KIMI_PROVIDER: 'azure' }, `${JSON.stringify(init)}\n${JSON.stringify(callCost)}\n`);

@@ -32,15 +32,20 @@ function askFor(question: SpendQuestion): InputRequiredResult {
   });
 }
 
-/** Whether this request's client can be asked: declared in initialize (legacy) or in the request's envelope (modern). */
-function canElicit(server: Server, ctx: ServerContext): boolean {
+/**
+ * Whether this request's client can be asked with a form: elicitation declared in initialize
+ * (legacy) or in the request's envelope (modern), with form mode (`{}` means form only; a client
+ * that opens URLs only cannot show the question).
+ */
+function canAskWithForm(server: Server, ctx: ServerContext): boolean {
   const envelope = ctx.mcpReq.envelope as { [CLIENT_CAPABILITIES_META_KEY]?: ClientCapabilities } | undefined;
-  const declared = envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? server.getClientCapabilities();
-  return Boolean(declared?.elicitation);
+  const elicitation = (envelope?.[CLIENT_CAPABILITIES_META_KEY] ?? server.getClientCapabilities())?.elicitation;
+  if (!elicitation) return false;
+  return 'form' in elicitation || !('url' in elicitation);
 }
 
 export function spendConfirmation(server: Server, ctx: ServerContext): Confirm | undefined {
-  if (!canElicit(server, ctx)) return undefined;
+  if (!canAskWithForm(server, ctx)) return undefined;
   return async (question) => {
     const answer = inputResponse(ctx.mcpReq.inputResponses, ANSWER_KEY);
     if (answer.kind !== 'elicit') throw new ConfirmationNeeded(askFor(question));

@@ -17,6 +17,7 @@ import { classify, errorMessage, LineSplitter, oversizeAnswer } from '../transpo
 import type { Id, JsonObject, Line } from '../transport/jsonrpc.js';
 import { version } from '../version.js';
 import { answerFromSnapshot } from './fast-answers.js';
+import type { Era } from './fast-answers.js';
 
 /** What the start-up path needs of the full server module (src/mcp/stdio.ts). */
 export interface FullServer {
@@ -64,6 +65,8 @@ export async function serveStdio({ env, distDir, input, output, loadFull }: Stdi
   /** The opening request (the first answered here) and the notifications so far, for the full server. */
   const replay: Buffer[] = [];
   let opening: Id | undefined;
+  /** The era the opening request pinned; a request of the other era is the full server's to judge. */
+  let era: Era | undefined;
   const lines = new LineSplitter();
   const newline = Buffer.from('\n');
   const write = (m: JsonObject) => output.write(`${JSON.stringify(m)}\n`);
@@ -73,6 +76,8 @@ export async function serveStdio({ env, distDir, input, output, loadFull }: Stdi
   const warm = () => {
     clearTimeout(warmTimer);
     full ??= loadFull().then(async (server) => (await server.prepare(env), server));
+    // A failure shows at the hand-over, which awaits this same promise.
+    full.catch(() => undefined);
     return full;
   };
 
@@ -112,13 +117,15 @@ export async function serveStdio({ env, distDir, input, output, loadFull }: Stdi
       replay.push(Buffer.concat([line.bytes, newline]));
       return true;
     }
-    const answer = 'method' in message ? answerFromSnapshot(message, snapshot!) : undefined;
+    const found = 'method' in message ? answerFromSnapshot(message, snapshot!) : undefined;
+    const answer = found && (era === undefined || found.era === era) ? found : undefined;
     if (!answer) {
       handOver(line.bytes, ended);
       return false;
     }
     if (opening === undefined && message.method !== 'ping') {
       opening = answer.id;
+      era = answer.era;
       replay.unshift(Buffer.concat([line.bytes, newline]));
     }
     write({ jsonrpc: '2.0', id: answer.id, result: answer.result });
