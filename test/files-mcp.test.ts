@@ -98,6 +98,25 @@ describe('files over MCP, from the client\'s roots (legacy)', () => {
     expect(chatRequests().length).toBe(before);
   });
 
+  it('fails closed when the client declares roots but gives no usable list: refused saying why, nothing sent', async () => {
+    const before = chatRequests().length;
+    const failing = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL }, { roots: {} });
+    open.push(failing);
+    onRoots(failing.client, () => {
+      throw new Error('roots unavailable');
+    });
+    // A file in the server's own working directory: it must not be read on the client's behalf.
+    const own = await call(failing.client, 'kimi_chat', { prompt: 'hi', files: ['package.json'] });
+    expect(own.isError).toBe(true);
+    expect(textOf(own)).toMatch(/^Not sent: the client declares roots but did not list them/);
+    const remote = await clientWithRoots({ folders: [] });
+    onRoots(remote.client, () => ({ roots: [{ uri: 'file://remotehost/srv/repo', name: 'remote' }] }));
+    const r = await call(remote.client, 'kimi_chat', { prompt: 'hi', files: ['package.json'] });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toContain("Not sent: the client's roots name no folder on this machine (file://remotehost/srv/repo)");
+    expect(chatRequests().length).toBe(before);
+  });
+
   it('follows a roots change the client announces', async () => {
     const roots = { folders: [project] };
     const { client } = await clientWithRoots(roots);
