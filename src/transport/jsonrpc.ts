@@ -25,7 +25,7 @@ export const INVALID_PARAMS = -32602;
 
 /** The largest message taken, as over HTTP: a 256K-token prompt is about 1 MB. */
 export const MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
-/** How much of an oversized line is kept to find its id. */
+/** How much of each end of an oversized line is kept to find its id (the SDK writes it last). */
 const HEAD_BYTES = 64 * 1024;
 
 export interface ErrorAnswer {
@@ -39,12 +39,12 @@ export function errorMessage(answer: ErrorAnswer): JsonObject {
 }
 
 /** A line of input: its bytes (without the newline), or how long it was when over the limit. */
-export type Line = { bytes: Buffer } | { oversize: number; head: Buffer };
+export type Line = { bytes: Buffer } | { oversize: number; head: Buffer; tail: Buffer };
 
 /**
  * Splits a byte stream into lines, one at a time, so that a reader can stop after any line and
  * hand the rest on. Linear in the input; a line over the limit is dropped as it streams, keeping
- * only its head.
+ * only its head and its tail.
  */
 export class LineSplitter {
   private readonly queue: Buffer[] = [];
@@ -52,6 +52,7 @@ export class LineSplitter {
   private partialBytes = 0;
   private skipped = 0;
   private head: Buffer | undefined;
+  private tail = Buffer.alloc(0);
 
   constructor(private readonly maxBytes = MAX_MESSAGE_BYTES) {}
 
@@ -66,12 +67,17 @@ export class LineSplitter {
       const newline = chunk.indexOf(10);
       const piece = newline < 0 ? chunk : chunk.subarray(0, newline);
       if (newline >= 0 && newline + 1 < chunk.length) this.queue.unshift(chunk.subarray(newline + 1));
-      if (this.head) this.skipped += piece.length;
+      if (this.head) {
+        this.skipped += piece.length;
+        this.keepTail(piece);
+      }
       else {
         this.partial.push(piece);
         this.partialBytes += piece.length;
         if (this.partialBytes > this.maxBytes) {
-          this.head = Buffer.concat(this.partial).subarray(0, HEAD_BYTES);
+          const whole = Buffer.concat(this.partial);
+          this.head = whole.subarray(0, HEAD_BYTES);
+          this.tail = Buffer.from(whole.subarray(-HEAD_BYTES));
           this.skipped = this.partialBytes;
           this.partial = [];
           this.partialBytes = 0;
@@ -94,10 +100,16 @@ export class LineSplitter {
     return Buffer.concat([...this.partial, ...this.queue]);
   }
 
+  /** The last HEAD_BYTES of an oversized line so far. */
+  private keepTail(piece: Buffer): void {
+    this.tail = piece.length >= HEAD_BYTES ? Buffer.from(piece.subarray(-HEAD_BYTES)) : Buffer.concat([this.tail, piece]).subarray(-HEAD_BYTES);
+  }
+
   private take(): Line {
     if (this.head) {
-      const line = { oversize: this.skipped, head: this.head };
+      const line = { oversize: this.skipped, head: this.head, tail: this.tail };
       this.head = undefined;
+      this.tail = Buffer.alloc(0);
       this.skipped = 0;
       return line;
     }
@@ -189,11 +201,24 @@ export function classify(bytes: Buffer): Inbound {
   return checkObject(value);
 }
 
-/** The answer to a line over the limit, with its id when the kept head shows it. */
-export function oversizeAnswer(line: { oversize: number; head: Buffer }, maxBytes = MAX_MESSAGE_BYTES): ErrorAnswer {
+/**
+ * The top-level "id" of a JSON-RPC object read from the end of its text (which may start
+ * anywhere): the id member with, after it, at most string-valued members and the object's
+ * closing brace. A nested object ending the same way closes with a second brace, so it is not
+ * taken for the message's own id.
+ */
+export function idAtEnd(text: string): Id | null {
+  const match = /"id"\s*:\s*(-?\d{1,16}|"(?:[^"\\]|\\.){0,512}")(?:\s*,\s*"[a-z]+"\s*:\s*"(?:[^"\\]|\\.){0,512}")*\s*\}\s*$/.exec(text);
+  if (!match) return null;
+  const id = JSON.parse(match[1]!) as unknown;
+  return isId(id) ? id : null;
+}
+
+/** The answer to a line over the limit, with its id wherever the kept head or tail shows it. */
+export function oversizeAnswer(line: { oversize: number; head: Buffer; tail: Buffer }, maxBytes = MAX_MESSAGE_BYTES): ErrorAnswer {
   const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
   return {
-    id: idIn(line.head.toString('utf8')),
+    id: idIn(line.head.toString('utf8')) ?? idAtEnd(line.tail.toString('utf8')),
     code: INVALID_REQUEST,
     message: `Invalid Request: the message is ${mb(line.oversize)}; the limit is ${mb(maxBytes)}. Name large inputs by path in "files" instead of inlining them.`,
   };
