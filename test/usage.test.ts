@@ -120,15 +120,28 @@ describe('kimi-mcp usage (the built CLI)', () => {
     expect(report.torn).toBe(1);
   });
 
-  it('an empty state folder has nothing recorded; a bad --days exits 2 and says what to pass', async () => {
+  it('an empty state folder has nothing recorded', async () => {
     const empty = await runCli(['usage'], { KIMI_MCP_STATE_DIR: tempDir('kimi-usage-') });
     expect(empty.code).toBe(0);
     expect(empty.stdout).toContain('No calls recorded yet.');
-    for (const bad of ['0', '-3', '1.5', 'week']) {
-      const run = await runCli(['usage', `--days=${bad}`], { KIMI_MCP_STATE_DIR: tempDir('kimi-usage-') });
+  });
+
+  it('--days takes whole numbers from 1 to 3650: anything else exits 2 saying so, and 3650 reaches back ten years', async () => {
+    const dir = await stateWithLedger();
+    for (const bad of ['0', '-1', '1e9', '3651', '1.5', 'abc', '0x10', ' 7']) {
+      const run = await runCli(['usage', `--days=${bad}`], { KIMI_MCP_STATE_DIR: dir });
       expect(run.code, bad).toBe(2);
-      expect(run.stderr).toBe(`--days takes a whole number of days, 1 or more (e.g. --days 7 for today and the 6 days before), not "${bad}".\n`);
+      expect(run.stdout, bad).toBe('');
+      expect(run.stderr).toBe(`--days takes a whole number of days from 1 to 3650 (e.g. --days 7 for today and the 6 days before), not "${bad}".\n`);
     }
+    const now = new Date();
+    const first = new Date(now.getFullYear(), now.getMonth(), now.getDate() - 3649);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const decade = await runCli(['usage', '--days', '3650'], { KIMI_MCP_STATE_DIR: dir });
+    expect(decade.stderr).toBe('');
+    expect(decade.code).toBe(0);
+    expect(decade.stdout).toContain(`# Kimi spending since ${first.getFullYear()}-${pad(first.getMonth() + 1)}-${pad(first.getDate())}\n`);
+    expect(decade.stdout).toContain('Total: 3 call(s)');
   });
 });
 

@@ -6,6 +6,7 @@ import { UsageError } from '../kimi/errors.js';
 import { AGENTS, findAgent } from '../install/agents.js';
 import type { InstallContext, Launch, Scope } from '../install/agents.js';
 import { applyPlan, describePlan, planInstall, planUninstall } from '../install/install.js';
+import { scrub } from '../log.js';
 import { version } from '../version.js';
 import type { CliContext } from './context.js';
 
@@ -73,7 +74,9 @@ export function runInstall(cli: CliContext, agentId: string | undefined, options
   const ctx = installContext(cli, options);
   const plan = uninstall ? planUninstall(agent, ctx, scope) : planInstall(agent, ctx, scope, cli.catalog.root);
   if (options.print) {
-    cli.out(`${describePlan(plan, uninstall)}\n`);
+    // The preview is the file as it will be written, but a key written with --write-key is shown
+    // redacted: it belongs in the file, not on a terminal or in a pasted transcript.
+    cli.out(`${scrub(describePlan(plan, uninstall))}\n`);
     return 0;
   }
   const done = applyPlan(plan);

@@ -9,10 +9,16 @@ export interface UsageOptions {
   days?: string;
 }
 
+/** Ten years of days: more than any ledger holds, and still a date the calendar can name. */
+const MAX_USAGE_DAYS = 3650;
+
+/** Digits only: Number() would also take "1e9", "0x10" and " 7 ", which are not what a user means by days. */
 function days(value: string | undefined): number {
   if (value === undefined) return DEFAULT_USAGE_DAYS;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--days takes a whole number of days, 1 or more (e.g. --days 7 for today and the 6 days before), not "${value}".`);
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= MAX_USAGE_DAYS)) {
+    throw new UsageError(`--days takes a whole number of days from 1 to ${MAX_USAGE_DAYS} (e.g. --days 7 for today and the 6 days before), not "${value}".`);
+  }
   return n;
 }
 
