@@ -54,7 +54,8 @@ async function main(): Promise<void> {
     await sim.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
-  const text = report(results, performance.now() - begun);
+  // The hostile-user findings are kept by hand beside the soak's own report and follow it.
+  const text = `${report(results, performance.now() - begun)}\n${readFileSync(join(ROOT, 'bench/hostile-user.md'), 'utf8')}`;
   writeFileSync(join(ROOT, 'bench/RELIABILITY.md'), text);
   process.stdout.write(text);
 }

@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     }
     case 'demo': {
       const { runDemo } = await import('./cli/demo.js');
-      return runDemo(cli);
+      return runDemo(cli, { serve: values.serve });
     }
     case 'serve': {
       const { runServe } = await import('./cli/serve.js');

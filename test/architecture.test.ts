@@ -7,9 +7,10 @@ import { ROOT } from './helpers/mcp.js';
 const SRC = join(ROOT, 'src');
 /** What each room may import besides itself and the shared top-level files (log, env, errors, once, version). */
 const MAY_IMPORT: Record<string, string[]> = {
-  cli: ['http', 'mcp', 'startup', 'install', 'kimi', 'catalog', 'state', 'transport', 'simulator'],
-  http: ['mcp', 'kimi', 'catalog', 'transport'],
-  mcp: ['kimi', 'catalog', 'state', 'transport'],
+  cli: ['http', 'mcp', 'agent', 'startup', 'install', 'kimi', 'catalog', 'state', 'transport', 'simulator'],
+  http: ['mcp', 'agent', 'kimi', 'catalog', 'transport'],
+  mcp: ['agent', 'kimi', 'catalog', 'state', 'transport'],
+  agent: ['kimi', 'catalog', 'state'],
   startup: ['catalog', 'transport'],
   install: ['kimi'],
   kimi: ['catalog', 'state'],

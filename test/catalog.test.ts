@@ -8,10 +8,10 @@ import { copySkill } from './helpers/temp.js';
 const catalog = loadCatalog(ROOT);
 
 describe('the skill catalog', () => {
-  it('holds the four Kimi models, the eight hosts and the notes, newest model first', () => {
-    expect(catalog.models.map((m) => m.id)).toEqual(['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5']);
+  it('holds the six Kimi models, the nine hosts and the notes, newest model first (an unknown release last)', () => {
+    expect(catalog.models.map((m) => m.id)).toEqual(['kimi-k3.1-pro', 'kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5', 'kimi-for-coding']);
     expect(catalog.providers.map((p) => p.id).sort()).toEqual(
-      ['custom', 'fireworks', 'moonshot', 'moonshot-cn', 'nvidia', 'openrouter', 'runapi', 'together'].sort(),
+      ['custom', 'fireworks', 'kimi-code', 'moonshot', 'moonshot-cn', 'nvidia', 'openrouter', 'runapi', 'together'].sort(),
     );
     expect(catalog.providers[0]!.id).toBe('runapi');
     expect(catalog.defaultModel.id).toBe('kimi-k2.6');
@@ -38,6 +38,35 @@ describe('the skill catalog', () => {
         expect(entry.price.as_of).toMatch(/^\d{4}-\d{2}/);
       }
     }
+  });
+
+  it('serves kimi-k3.1-pro on Moonshot alone, at its sourced price, with its window and effort knob; no guessed limits', () => {
+    const k31 = catalog.models.find((m) => m.id === 'kimi-k3.1-pro')!;
+    expect(k31).toMatchObject({ released: '2026-10-23', context_window: 1_048_576, max_output: 'unknown', output_cap_field: 'max_completion_tokens' });
+    expect(k31.thinking).toMatchObject({ effort: ['low', 'high', 'max'], preserved: true });
+    expect(k31.sampling).toBeUndefined(); // nobody published it: the host judges temperature
+    expect(k31.sources.join(' ')).toMatch(/neurolink.*platform\.kimi\.ai/);
+    const hosts = catalog.providers.filter((p) => p.models['kimi-k3.1-pro']).map((p) => p.id);
+    expect(hosts).toEqual(['moonshot']);
+    expect(catalog.providers.find((p) => p.id === 'moonshot')!.models['kimi-k3.1-pro']!.price).toEqual({
+      input: 2, cached_input: 0.2, output: 10, currency: 'USD', source: expect.stringMatching(/neurolink/), as_of: '2026-09-29',
+    });
+  });
+
+  it('marks kimi-k2.5 deprecated where Moonshot says so, and only there, with its source', () => {
+    const offers = catalog.providers.filter((p) => p.models['kimi-k2.5']).map((p) => [p.id, p.models['kimi-k2.5']!.deprecated?.source ?? null]);
+    expect(offers.filter(([, d]) => d !== null)).toEqual([['moonshot', expect.stringMatching(/deprecated list/)]]);
+    expect(offers.length).toBeGreaterThan(1); // still served, here and elsewhere
+    expect(catalog.models.find((m) => m.id === 'kimi-k2.5')!.file.text).toMatch(/Deprecated on Moonshot/);
+  });
+
+  it('has a kimi-code host whose plan covers kimi-for-coding, and RunAPI takes no reasoning controls', () => {
+    const code = catalog.providers.find((p) => p.id === 'kimi-code')!;
+    expect(code).toMatchObject({ base_url: 'https://api.kimi.com/coding/v1', key_env: ['KIMI_CODE_API_KEY'], prompt_cache_key: true });
+    expect(code.models['kimi-for-coding']).toMatchObject({ id: 'kimi-for-coding', price: { plan: expect.stringMatching(/Kimi Code/), source: expect.stringMatching(/kimi\.com\/code/) } });
+    expect(catalog.models.find((m) => m.id === 'kimi-for-coding')).toMatchObject({ context_window: 'unknown', max_output: 'unknown', thinking: { default: 'unknown' } });
+    expect(catalog.providers.filter((p) => p.reasoning_effort).map((p) => p.id)).toEqual(['moonshot']);
+    expect(catalog.providers.find((p) => p.id === 'runapi')!.reasoning_effort).toBe(false);
   });
 
   it('SKILL.md follows the Agent Skills rules strict validators apply', () => {
@@ -91,6 +120,13 @@ describe('broken skill files fail at load, naming the file and the field', () =>
       /kimi-k2\.5\.md: .*(max_ouput|max_output)/],
     ['a price that is neither a number nor unknown', 'skill/references/providers/runapi.md', (t) => t.replace('input: 0.48', 'input: cheap'),
       /providers\/runapi\.md: models\.kimi-k2\.6\.price\.input/],
+    ['a plan price without its plan', 'skill/references/providers/kimi-code.md', (t) => t.replace(/\n\s+plan: .*/, ''),
+      /kimi-code\.md: models\.kimi-for-coding\.price\.plan/],
+    ['a per-token price for a model whose window nobody published', 'skill/references/providers/kimi-code.md',
+      (t) => t.replace(/plan: .*/, 'input: 1\n      cached_input: 1\n      output: 1\n      currency: USD'),
+      /kimi-code\.md: models\.kimi-for-coding\.price: kimi-for-coding has no known context_window, so a per-token price has no worst case/],
+    ['a limit written as neither a number nor unknown', 'skill/references/models/kimi-k3.1-pro.md', (t) => t.replace('max_output: unknown', 'max_output: lots'),
+      /kimi-k3\.1-pro\.md: max_output: .*expected number/],
     ['a price without a source', 'skill/references/providers/fireworks.md', (t) => t.replace(/\n\s+source: LiteLLM fireworks_ai\/accounts\/fireworks\/models\/kimi-k2p5/, ''),
       /fireworks\.md: models\.kimi-k2\.5\.price\.source/],
     ['a host naming a model the catalog lacks', 'skill/references/providers/nvidia.md', (t) => t.replace('  kimi-k2.5:\n', '  kimi-k9:\n'),

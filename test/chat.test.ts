@@ -154,7 +154,7 @@ describe.each(BOTH_ERAS)('kimi_chat (%s)', (era) => {
     ["{ prompt: 'lorem ipsum '.repeat(200_000) }", { prompt: 'lorem ipsum '.repeat(200_000) }, /more than kimi-k2\.6's 262144-token window/],
     ["{ prompt: 'word '.repeat(200), max_tokens: 262100 }", { prompt: 'word '.repeat(200), max_tokens: 262100 }, /plus max_tokens 262100 exceeds kimi-k2\.6's 262144-token window; lower max_tokens to about/],
     ["{ prompt: 'x', images: ['missing/shot.png'] }", { prompt: 'x', images: ['missing/shot.png'] }, /Cannot read image .*missing\/shot\.png: ENOENT/],
-    ["{ prompt: 'x', images: ['/no/such/file.png'] }", { prompt: 'x', images: ['/no/such/file.png'] }, /\/no\/such\/file\.png is outside the folders this server may read \(/],
+    ["{ prompt: 'x', images: ['/no/such/file.png'] }", { prompt: 'x', images: ['/no/such/file.png'] }, /\/no\/such\/file\.png is outside the folders this call may read \(/],
     ["{ prompt: 'x', images: ['notes.txt'] }", { prompt: 'x', images: ['notes.txt'] }, /unsupported file type; use \.png/],
   ])('refuses %s before sending anything', async (_label, args, message) => {
     const { client } = await kimi({ TOGETHER_API_KEY: KEY, OPENROUTER_API_KEY: KEY });
@@ -176,8 +176,9 @@ describe.each(BOTH_ERAS)('kimi_chat (%s)', (era) => {
     });
     await new Promise<void>((resolve) => images.listen(0, '127.0.0.1', resolve));
     try {
-      // The picture's folder is allowed as the user would allow it: KIMI_MCP_ROOTS.
-      const { client } = await kimi({ KIMI_MCP_ROOTS: folder });
+      // The picture's folder is allowed as the user would allow it: KIMI_MCP_ROOTS; the local
+      // image server likewise (plain http to a loopback address is refused unless allowed).
+      const { client } = await kimi({ KIMI_MCP_ROOTS: folder, KIMI_MCP_IMAGE_HOSTS: '127.0.0.1', KIMI_MCP_ALLOW_PRIVATE_URLS: '1' });
       const url = `http://127.0.0.1:${(images.address() as AddressInfo).port}/diagram.jpg`;
       const r = await call(client, 'kimi_chat', { prompt: 'What is this?', images: [file, url] });
       expect(r.isError).toBeFalsy();

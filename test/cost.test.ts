@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Price } from '../src/catalog/schema.js';
-import { computeCost, formatMoney } from '../src/kimi/cost.js';
+import type { TokenPrice } from '../src/catalog/schema.js';
+import { computeCost as costOf, formatMoney } from '../src/kimi/cost.js';
+import type { TokenCost, TokenCounts } from '../src/kimi/cost.js';
 
-const price: Price = { input: 0.48, cached_input: 0.08, output: 2, currency: 'USD', source: 'test', as_of: '2026-11-23' };
+/** A per-token price always gives an amount (a plan's price gives none). */
+const computeCost = (p: TokenPrice, tokens: TokenCounts) => costOf(p, tokens) as TokenCost;
+
+const price: TokenPrice = { input: 0.48, cached_input: 0.08, output: 2, currency: 'USD', source: 'test', as_of: '2026-11-23' };
 
 describe('cost from tokens and a per-1M price', () => {
   it('prices a million in and a million out at input plus output', () => {
@@ -23,7 +27,7 @@ describe('cost from tokens and a per-1M price', () => {
   });
 
   it('leaves the total unknown when a needed price is unknown, but not when it is not needed', () => {
-    const partial: Price = { ...price, output: 'unknown', cached_input: 'unknown' };
+    const partial: TokenPrice = { ...price, output: 'unknown', cached_input: 'unknown' };
     expect(computeCost(partial, { input: 1000, cached: 0, output: 10 })).toMatchObject({ output: null, total: null });
     expect(computeCost(partial, { input: 1_000_000, cached: 0, output: 0 })).toMatchObject({ input: 0.48, cached: 0, total: 0.48 });
   });

@@ -253,7 +253,7 @@ describe('roots', () => {
 
   it('ignores a root that does not exist, and refuses when none does', async () => {
     expect(paths(await readFiles(['src/x.ts'], [join(first, 'missing'), first]))).toEqual(['src/x.ts']);
-    expect(await refusal(readFiles(['src/x.ts'], [join(first, 'missing')]))).toContain('None of the folders this server may read from exists');
+    expect(await refusal(readFiles(['src/x.ts'], [join(first, 'missing')]))).toContain('None of the folders this call may read from exists');
   });
 
   it('defaults to the working directory plus KIMI_MCP_ROOTS', () => {

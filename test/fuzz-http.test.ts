@@ -1,10 +1,13 @@
 /**
  * Fuzzing the Streamable HTTP server with raw requests: random and invalid JSON bodies, wrong
  * content types, missing or garbage Accept, malformed session ids, foreign Host and Origin,
- * bodies over the limit, unsupported methods, odd paths, requests that stop half way. Properties:
+ * bodies over the limit, unsupported methods, odd paths, requests that stop half way, and
+ * 2026-07-28 requests (the `_meta` envelope, well-formed and malformed, with the era's
+ * MCP-Protocol-Version, Mcp-Method and Mcp-Name headers right, wrong or missing). Properties:
  * every request gets a status below 500 and, where the body is JSON, a JSON-RPC message (an
- * error when the status is one); the server never crashes, and a well-formed session started
- * before keeps working. Seeds are fixed and in the test names; FUZZ_SEED=<n> replays another.
+ * error when the status is one; 202 and no body for an accepted notification); the server never
+ * crashes, and a well-formed session started before keeps working. Seeds are fixed and in the
+ * test names; FUZZ_SEED=<n> replays another.
  */
 import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -107,6 +110,66 @@ const MESSAGES: Json[] = [
   { jsonrpc: '2.0', id: 99, result: {} },
 ];
 
+// ---- 2026-07-28 requests: the per-request envelope, whole or broken --------------------------
+
+const MODERN = '2026-07-28';
+const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
+const ENVELOPE: { [key: string]: Json } = {
+  [PROTOCOL_VERSION]: MODERN,
+  'io.modelcontextprotocol/clientInfo': { name: 'fuzz', version: '0' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const ENVELOPE_KEYS = [...Object.keys(ENVELOPE), 'io.modelcontextprotocol/logLevel', 'progressToken'];
+/** The requests a 2026-07-28 client makes (and some it must not: methods the era removed), before their envelope. */
+const MODERN_BASES: { method: string; params?: { [key: string]: Json }; notification?: true }[] = [
+  { method: 'server/discover' },
+  { method: 'tools/list' },
+  { method: 'tools/list', params: { cursor: 5 } },
+  { method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 10 } } },
+  { method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 'ten' } } },
+  { method: 'tools/call', params: { name: 'estimate_cost', arguments: { input_tokens: 10 }, inputResponses: { x: 1 }, requestState: 'forged' } },
+  { method: 'tools/call', params: { name: 'no_such_tool', arguments: {} } },
+  { method: 'resources/list' },
+  { method: 'resources/read', params: { uri: 'kimi://replies/00000000-0000-4000-8000-000000000000' } },
+  { method: 'resources/templates/list' },
+  { method: 'ping' },
+  { method: 'initialize' },
+  { method: 'logging/setLevel', params: { level: 'info' } },
+  { method: 'no/such/method' },
+  { method: 'notifications/cancelled', params: { requestId: 8 }, notification: true },
+  { method: 'notifications/initialized', notification: true },
+];
+/** An envelope as sent: whole, one key set to something else, some keys left out, or no envelope shape at all. */
+const envelopeValue: fc.Arbitrary<Json> = fc.oneof(
+  fc.constantFrom<Json>(MODERN, '2025-11-25', '2026-07-29', '', 'debug', null, 2026, true, {}, [], { name: 5 }, { sampling: 'yes' }),
+  fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
+);
+const meta: fc.Arbitrary<Json | undefined> = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(ENVELOPE) },
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...ENVELOPE_KEYS), envelopeValue).map(([key, value]) => ({ ...ENVELOPE, [key]: value })) },
+  { weight: 2, arbitrary: fc.subarray(Object.keys(ENVELOPE)).map((keys) => Object.fromEntries(keys.map((k) => [k, ENVELOPE[k]!]))) },
+  { weight: 1, arbitrary: fc.oneof(fc.constant(undefined), envelopeValue) },
+);
+interface ModernRequest {
+  method: string;
+  notification: boolean;
+  body: Json;
+}
+const modernMessage: fc.Arbitrary<ModernRequest> = fc
+  .tuple(fc.constantFrom(...MODERN_BASES), meta, fc.oneof({ weight: 5, arbitrary: fc.constant<Json>(8) }, { weight: 1, arbitrary: fc.constantFrom<Json>('id-x', null, 1.5, {}, []) }))
+  .map(([base, m, id]) => {
+    const params = { ...base.params, ...(m === undefined ? {} : { _meta: m }) };
+    const body: Json = { jsonrpc: '2.0', ...(base.notification ? {} : { id }), method: base.method, params };
+    return { method: base.method, notification: base.notification === true, body };
+  });
+/** A body with 2026-07-28 requests: one (mostly), a batch (the era has none), or one cut short. */
+const modernBody: fc.Arbitrary<{ single?: ModernRequest; text: string }> = fc.oneof(
+  { weight: 8, arbitrary: modernMessage.map((m) => ({ single: m, text: JSON.stringify(m.body) })) },
+  { weight: 1, arbitrary: fc.array(modernMessage, { minLength: 1, maxLength: 3 }).map((ms) => ({ text: JSON.stringify(ms.map((m) => m.body)) })) },
+  { weight: 1, arbitrary: fc.tuple(modernMessage, fc.nat()).map(([m, at]) => ({ text: JSON.stringify(m.body).slice(0, 1 + (at % 40)) })) },
+);
+const MODERN_MESSAGES: Json[] = MODERN_BASES.map((b) => ({ jsonrpc: '2.0', ...(b.notification ? {} : { id: 8 }), method: b.method, params: { ...b.params, _meta: ENVELOPE } }));
+
 /** A body as it shows in a counterexample: text, hex for bytes that are no UTF-8, or a marker for the large one. */
 type Body = { text: string } | { hex: string } | { overLimit: true } | undefined;
 const asBody = (b: Buffer): Body => (Buffer.from(b.toString('utf8')).equals(b) ? { text: b.toString('utf8') } : { hex: b.toString('hex') });
@@ -119,6 +182,7 @@ function bytesOf(b: Body): Buffer | undefined {
 
 const body: fc.Arbitrary<Body> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...MESSAGES).map((m) => ({ text: JSON.stringify(m) })) },
+  { weight: 2, arbitrary: fc.constantFrom(...MODERN_MESSAGES).map((m) => ({ text: JSON.stringify(m) })) },
   { weight: 1, arbitrary: fc.array(fc.constantFrom(...MESSAGES), { maxLength: 3 }).map((m) => ({ text: JSON.stringify(m) })) },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((b) => asBody(Buffer.from(b))) },
   {
@@ -163,7 +227,7 @@ const shape: fc.Arbitrary<Shape> = fc.record({
     { weight: 3, arbitrary: fc.constantFrom<string | undefined>(undefined, 'session') },
     { weight: 1, arbitrary: fc.oneof(fc.constantFrom('unknown', '', 'x'.repeat(8000), raw('😀-session'), ' '), fc.uuid()) },
   ),
-  protocolVersion: fc.oneof({ weight: 3, arbitrary: fc.constantFrom<string | undefined>(undefined, '2025-11-25') }, { weight: 1, arbitrary: fc.constantFrom('2025-06-18', '1999-01-01', 'garbage', '') }),
+  protocolVersion: fc.oneof({ weight: 3, arbitrary: fc.constantFrom<string | undefined>(undefined, '2025-11-25', MODERN) }, { weight: 1, arbitrary: fc.constantFrom('2025-06-18', '1999-01-01', 'garbage', '') }),
   body,
 }).filter((s) => !(s.sessionId === 'session' && s.method === 'DELETE'));
 
@@ -281,6 +345,41 @@ describe('Streamable HTTP server under fuzzed requests', () => {
     checkReply(r, `${s.method} ${s.path} ${JSON.stringify(headers).slice(0, 400)} ${bytes?.toString('utf8').slice(0, 200) ?? ''} → ${r.status} ${r.body.slice(0, 300)}`, s.method === 'HEAD');
     expect((await client.ping()) as unknown, 'the well-formed session stopped answering').toEqual({});
   });
+
+  /** 2026-07-28 traffic: mostly with the era's headers right, so that the envelope itself is what is fuzzed. */
+  const modernShape = fc.record({
+    body: modernBody,
+    protocolVersion: usually<string | undefined>(MODERN, undefined, '2025-11-25', '2026-07-29', ''),
+    mcpMethod: usually<string | undefined>('match', undefined, 'tools/list', 'TOOLS/LIST', ' ', raw('tools/ü')),
+    mcpName: usually<string | undefined>('match', undefined, 'list_models', ''),
+    accept: usually<string | undefined>('application/json, text/event-stream', undefined, 'application/json', 'text/event-stream'),
+    sessionId: fc.oneof({ weight: 6, arbitrary: fc.constant<string | undefined>(undefined) }, { weight: 1, arbitrary: fc.constantFrom('session', 'unknown') }),
+    origin: fc.oneof({ weight: 6, arbitrary: fc.constant<string | undefined>(undefined) }, { weight: 1, arbitrary: fc.constantFrom('self', 'http://evil.example') }),
+  });
+
+  test.prop([modernShape], { seed: SEED + 4, numRuns: runs(150) })(
+    `answers 2026-07-28 requests (enveloped, malformed envelopes, wrong era headers) below 500 with a JSON-RPC body or a 202, and no session (seed ${SEED + 4})`,
+    async (s) => {
+      const headers: Record<string, string> = { host: self(), 'content-type': 'application/json' };
+      if (s.accept !== undefined) headers.accept = s.accept;
+      if (s.origin !== undefined) headers.origin = s.origin === 'self' ? url.origin : s.origin;
+      if (s.protocolVersion !== undefined) headers['mcp-protocol-version'] = s.protocolVersion;
+      const single = s.body.single;
+      if (s.mcpMethod !== undefined) headers['mcp-method'] = s.mcpMethod === 'match' ? (single?.method ?? 'tools/list') : s.mcpMethod;
+      const name = (single?.body as { params?: { name?: unknown } } | undefined)?.params?.name;
+      if (s.mcpName !== undefined && typeof name === 'string') headers['mcp-name'] = s.mcpName === 'match' ? name : s.mcpName;
+      if (s.sessionId !== undefined) headers['mcp-session-id'] = s.sessionId === 'session' ? session : '6f1e0c1a-0000-4000-8000-000000000000';
+      const r = await send('POST', '/mcp', headers, Buffer.from(s.body.text));
+      const shown = `POST ${JSON.stringify(headers).slice(0, 400)} ${s.body.text.slice(0, 300)} → ${r.status} ${r.body.slice(0, 300)}`;
+      if (process.env.FUZZ_DEBUG) console.log(`STATUS ${r.status} ${r.body.replace(/"id":\S+?,/, '').slice(0, 110)}`);
+      checkReply(r, shown);
+      // A notification that was accepted is answered 202 with nothing to read.
+      if (single?.notification && r.status < 300) expect(r.status, shown).toBe(202);
+      // Nothing here is a well-formed initialize: no request may have started a session.
+      if (s.sessionId === undefined) expect(r.headers['mcp-session-id'], shown).toBeUndefined();
+      expect((await client.ping()) as unknown, 'the well-formed session stopped answering').toEqual({});
+    },
+  );
 
   test.prop([fc.constantFrom(...MESSAGES), fc.nat(), fc.boolean(), fc.boolean()], { seed: SEED + 1, numRuns: runs(30) })(
     `survives requests that stop part way, in or out of a session (seed ${SEED + 1})`,

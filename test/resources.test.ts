@@ -71,7 +71,7 @@ describe.each(ERAS)('resources (%s)', (era) => {
   });
 
   it('answers an unknown model with the list of known ones', async () => {
-    await expect(client.readResource({ uri: 'kimi://models/kimi-k9' })).rejects.toThrow(/No model "kimi-k9"\. Known: kimi-k3, /);
+    await expect(client.readResource({ uri: 'kimi://models/kimi-k9' })).rejects.toThrow(/No model "kimi-k9"\. Known: kimi-k3\.1-pro, kimi-k3, /);
   });
 
   it('completes template variables', async () => {

@@ -122,7 +122,7 @@ describe.each(ERAS)('tools over MCP, no key set (%s)', (era) => {
   it('list_models gives every model its limits and every host its ID and sourced price', async () => {
     const r = await call(client, 'list_models', {});
     const { models } = r.structuredContent as { models: { id: string; max_output: number; hosts: { provider: string; model_id: string; price: { source: string } }[] }[] };
-    expect(models.map((m) => m.id)).toEqual(['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5']);
+    expect(models.map((m) => m.id)).toEqual(['kimi-k3.1-pro', 'kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5', 'kimi-for-coding']);
     const k26 = models.find((m) => m.id === 'kimi-k2.6')!;
     expect(k26.hosts.find((h) => h.provider === 'fireworks')?.model_id).toBe('accounts/fireworks/models/kimi-k2p6');
     expect(k26.hosts.every((h) => h.price.source.length > 0)).toBe(true);
@@ -140,7 +140,7 @@ describe.each(ERAS)('tools over MCP, no key set (%s)', (era) => {
     const r = await call(client, 'list_models', { live: true });
     expect(r.isError).toBeFalsy();
     const s = r.structuredContent as { models: unknown[]; live: { provider: string; error: string } };
-    expect(s.models).toHaveLength(4);
+    expect(s.models).toHaveLength(6);
     expect(s.live.provider).toBe('runapi');
     expect(s.live.error).toMatch(/set RUNAPI_KEY/);
   });

@@ -40,7 +40,9 @@ async function spawnServer(env: Record<string, string>): Promise<Client> {
 const chatRequests = () => sim.requests.filter((r) => r.path === '/v1/chat/completions').length;
 type Out = { cost_usd: number | null; budget?: { spent_usd: number; limit_usd: number; period: string }; notes?: string[] };
 const out = (r: CallToolResult) => r.structuredContent as Out;
-const ledgerLines = (stateDir: string) => readFileSync(join(stateDir, 'ledger.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { cost_usd: number; provider: string; model: string });
+/** The ledger's cost lines (under a budget, reservation and release lines sit between them). */
+const ledgerLines = (stateDir: string) =>
+  readFileSync(join(stateDir, 'ledger.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { cost_usd: number; provider: string; model: string }).filter((l) => 'model' in l);
 
 describe('per-call cap', () => {
   it('refuses a call whose worst case is over the cap, with the estimate and what to change, sending nothing', async () => {

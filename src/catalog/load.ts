@@ -42,8 +42,17 @@ function flowCollectionLines(frontmatter: string): number[] {
     .flatMap((line, i) => (/^\s*(-\s*|[\w.-]+:\s*)[[{]/.test(line) ? [i + 2] : []));
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = issue.path.length > 0 ? issue.path.join('.') : '(frontmatter)';
+/**
+ * "field: problem". A value that fits none of a union's forms (a price is per token or a plan's)
+ * is described by the form it came closest to, so the field named is the one to fix.
+ */
+function describeIssue(issue: z.core.$ZodIssue, parent: PropertyKey[] = []): string {
+  const path = [...parent, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const closest = issue.errors.reduce((best, branch) => (branch.length < best.length ? branch : best));
+    if (closest.length > 0) return closest.map((i) => describeIssue(i, path)).join('; ');
+  }
+  const field = path.length > 0 ? path.join('.') : '(frontmatter)';
   return `${field}: ${issue.message}`;
 }
 
@@ -110,8 +119,10 @@ export function loadCatalog(root: string): Catalog {
   const defaultProvider = providers.find((p) => p.default);
   if (problems.length > 0 || !skill || !defaultModel || !defaultProvider) throw new CatalogError(problems);
 
-  // Newest model first; the default host first, then hosts with a fixed URL, then self-hosted.
-  models.sort((a, b) => b.released.localeCompare(a.released));
+  // Newest model first (an unknown release date last); the default host first, then hosts with a
+  // fixed URL, then self-hosted.
+  const released = (m: Model) => (m.released === 'unknown' ? '' : m.released);
+  models.sort((a, b) => released(b).localeCompare(released(a)));
   const hostRank = (p: Provider) => (p.default ? 0 : p.base_url ? 1 : 2);
   providers.sort((a, b) => hostRank(a) - hostRank(b) || a.id.localeCompare(b.id));
   return { root, skill, models, providers, notes, defaultModel, defaultProvider };
@@ -127,10 +138,15 @@ function crossCheck(models: ModelEntry[], providers: ProviderEntry[], notes: Not
       seen.set(entry.id, entry.file.path);
     }
   }
-  const known = new Set(models.map((m) => m.id));
+  const known = new Map(models.map((m) => [m.id, m]));
   for (const p of providers) {
-    for (const modelId of Object.keys(p.models)) {
-      if (!known.has(modelId)) problems.push(`${p.file.path}: models.${modelId}: unknown model (known: ${[...known].join(', ')})`);
+    for (const [modelId, offer] of Object.entries(p.models)) {
+      const model = known.get(modelId);
+      if (!model) problems.push(`${p.file.path}: models.${modelId}: unknown model (known: ${[...known.keys()].join(', ')})`);
+      // The spending guard bounds a call's output by the window; without one, money has no ceiling.
+      else if (model.context_window === 'unknown' && !('plan' in offer.price)) {
+        problems.push(`${p.file.path}: models.${modelId}.price: ${modelId} has no known context_window, so a per-token price has no worst case; only a plan may cover it`);
+      }
     }
   }
   for (const [label, group] of [['model', models], ['provider', providers]] as const) {

@@ -12,10 +12,14 @@ const day = z
   .union([z.string().regex(/^\d{4}-\d{2}(-\d{2})?$/, 'a date as YYYY-MM or YYYY-MM-DD'), z.date()])
   .transform((v) => (typeof v === 'string' ? v : v.toISOString().slice(0, 10)));
 
-/** A per-1M-token price, or `unknown` where nobody published one (never guessed). */
-const priceValue = z.union([z.number().nonnegative(), z.literal('unknown')]);
+/** A fact nobody published stays `unknown` (never guessed); the number branch comes first so its error is the one shown. */
+const orUnknown = <T extends z.ZodType>(known: T) => z.union([known, z.literal('unknown')]);
+const tokens = z.number().int().positive();
 
-export const priceSchema = z
+/** A per-1M-token price, or `unknown` where nobody published one. */
+const priceValue = orUnknown(z.number().nonnegative());
+
+export const tokenPriceSchema = z
   .object({
     input: priceValue,
     cached_input: priceValue,
@@ -26,39 +30,64 @@ export const priceSchema = z
   })
   .strict();
 
+/** A host that bills a membership plan's quota instead of tokens: its calls cost no money. */
+export const planPriceSchema = z
+  .object({
+    /** What covers the call, in words (the plan and its quota). */
+    plan: z.string().min(1),
+    source: z.string().min(1),
+    as_of: day,
+  })
+  .strict();
+
+export const priceSchema = z.union([tokenPriceSchema, planPriceSchema]);
+
+/** The host has put this model on its deprecated list: still callable, but say so. */
+const deprecationSchema = z.object({ source: z.string().min(1), as_of: day }).strict();
+
+/** A limit above another, when both are known. */
+function exceeds(value: number | 'unknown', limit: number | 'unknown'): boolean {
+  return typeof value === 'number' && typeof limit === 'number' && value > limit;
+}
+
 export const modelSchema = z
   .object({
     kind: z.literal('model'),
     id,
     title: z.string().min(1),
     default: z.boolean().optional(),
-    released: day,
-    context_window: z.number().int().positive(),
-    max_output: z.number().int().positive(),
-    default_output: z.number().int().positive(),
+    released: z.union([day, z.literal('unknown')]),
+    context_window: orUnknown(tokens),
+    max_output: orUnknown(tokens),
+    default_output: orUnknown(tokens),
     output_cap_field: z.enum(['max_tokens', 'max_completion_tokens']),
     modalities: z.array(z.enum(['text', 'image', 'video'])).min(1),
     /** Whether the model honours response_format (JSON mode / JSON schema). */
     structured_output: z.boolean(),
     thinking: z
       .object({
-        default: z.enum(['enabled', 'disabled']),
+        default: z.enum(['enabled', 'disabled', 'unknown']),
         switchable: z.boolean(),
+        /** The values the model takes for `reasoning_effort`. */
         effort: z.array(z.string()).optional(),
+        /** The host expects earlier turns' reasoning back, as received (Moonshot's Preserved Thinking). */
+        preserved: z.boolean().optional(),
       })
       .strict(),
+    /** Absent when nobody published the model's sampling rules: the host then judges temperature. */
     sampling: z
       .object({
         temperature_thinking: z.number().min(0).max(2),
         temperature_instant: z.number().min(0).max(2).optional(),
         top_p: z.number().gt(0).max(1),
       })
-      .strict(),
+      .strict()
+      .optional(),
     sources: z.array(z.string().min(1)).min(1),
   })
   .strict()
-  .refine((m) => m.default_output <= m.max_output, { message: 'default_output exceeds max_output', path: ['default_output'] })
-  .refine((m) => m.max_output <= m.context_window, { message: 'max_output exceeds context_window', path: ['max_output'] });
+  .refine((m) => !exceeds(m.default_output, m.max_output), { message: 'default_output exceeds max_output', path: ['default_output'] })
+  .refine((m) => !exceeds(m.max_output, m.context_window), { message: 'max_output exceeds context_window', path: ['max_output'] });
 
 export const providerSchema = z
   .object({
@@ -72,10 +101,14 @@ export const providerSchema = z
     key_optional: z.boolean().optional(),
     key_url: z.url().optional(),
     thinking_control: z.enum(['thinking_object', 'chat_template_kwargs', 'none']),
+    /** The host passes a top-level `reasoning_effort` on to models that take one. */
+    reasoning_effort: z.boolean().optional(),
+    /** The host wants a `prompt_cache_key` (a session id) on every request. */
+    prompt_cache_key: z.boolean().optional(),
     reasoning_field: z.enum(['reasoning_content', 'reasoning']),
     models_endpoint: z.boolean(),
     token_count_endpoint: z.string().startsWith('/').optional(),
-    models: z.record(id, z.object({ id: z.string().min(1), price: priceSchema }).strict()),
+    models: z.record(id, z.object({ id: z.string().min(1), price: priceSchema, deprecated: deprecationSchema.optional() }).strict()),
   })
   .strict()
   .refine((p) => p.base_url !== undefined || p.base_url_env !== undefined, {
@@ -113,7 +146,10 @@ export const skillSchema = z
   })
   .strict();
 
+export type TokenPrice = z.output<typeof tokenPriceSchema>;
+export type PlanPrice = z.output<typeof planPriceSchema>;
 export type Price = z.output<typeof priceSchema>;
+export type Deprecation = z.output<typeof deprecationSchema>;
 export type Model = z.output<typeof modelSchema>;
 export type Provider = z.output<typeof providerSchema>;
 export type Note = z.output<typeof noteSchema>;

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from '../kimi/errors.js';
-import { log } from '../log.js';
+import { log, scrub } from '../log.js';
 import { version } from '../version.js';
 import type { ChatOptions, CostOptions } from './chat.js';
 
@@ -26,6 +26,8 @@ Usage:
   kimi-mcp cost [--text T] [--file F ...] [--input-tokens N] [--output-tokens N] [--model M] [--json]
   kimi-mcp usage [--json] [--days N]   spending by day, model and host (from the ledger)
   kimi-mcp demo                     see it work against a local simulator (no key, no network)
+  kimi-mcp demo --serve             keep the simulator running (until Ctrl-C) and print the
+                                    variables that point chat, doctor or an agent at it
   kimi-mcp serve --http [--port N] [--host H]
                                     the same server over Streamable HTTP (default 127.0.0.1:3917)
   kimi-mcp --version | --help
@@ -55,6 +57,7 @@ export const OPTIONS = {
   'cached-tokens': { type: 'string' },
   days: { type: 'string' },
   http: { type: 'boolean' },
+  serve: { type: 'boolean' },
   port: { type: 'string' },
   host: { type: 'string' },
   version: { type: 'boolean', short: 'v' },
@@ -93,7 +96,7 @@ export function exitWith(outcome: Promise<number | undefined>): void {
     (e: unknown) => {
       // Mistakes in the call get their message only (it says what to do); anything else, a trace.
       const badArguments = e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') === true;
-      if (badArguments || (e as Error)?.name === 'CatalogError') process.stderr.write(`${(e as Error).message}\n`);
+      if (badArguments || (e as Error)?.name === 'CatalogError') process.stderr.write(scrub(`${(e as Error).message}\n`));
       else log(e);
       process.exitCode = badArguments ? 2 : 1;
     },

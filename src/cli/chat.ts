@@ -6,12 +6,16 @@ import { createInterface } from 'node:readline/promises';
 import { ChatFailure } from '../kimi/chat.js';
 import { runChat } from '../kimi/run-chat.js';
 import { pruneConversations } from '../kimi/conversation.js';
-import { formatMoney } from '../kimi/cost.js';
+import { costWords, formatMoney, isPlanCost } from '../kimi/cost.js';
 import { estimateCost } from '../kimi/estimate.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { UsageError } from '../kimi/errors.js';
-import { aboutTheCall, fileLines } from '../kimi/summary.js';
+import { aboutTheCall, estimateText, fileLines, whatArrived } from '../kimi/summary.js';
 import type { Confirm } from '../kimi/guard.js';
+import type { Env } from '../kimi/config.js';
+import { defaultRoots } from '../kimi/files/roots.js';
+import type { AllowedFolders, RootsSource } from '../kimi/messages.js';
+import { scrub, ScrubbedStream } from '../log.js';
 import type { CliContext } from './context.js';
 
 export interface ChatOptions {
@@ -29,6 +33,12 @@ export interface ChatOptions {
 }
 
 const STATUS_EVERY_MS = 5_000;
+
+/** The shell reads files where it runs: the current folder, plus KIMI_MCP_ROOTS (refusals say so). */
+function shellFolders(env: Env): RootsSource {
+  const allowed: AllowedFolders = { folders: defaultRoots(env, process.cwd()), from: 'the current folder plus KIMI_MCP_ROOTS' };
+  return async () => allowed;
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -50,7 +60,7 @@ function terminalConfirm(yes: boolean | undefined): Confirm | undefined {
   return async (question) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
-      const answer = await rl.question(`[kimi] ${question.message}\n[kimi] Send it? [y/N] `);
+      const answer = await rl.question(scrub(`[kimi] ${question.message}\n[kimi] Send it? [y/N] `));
       return /^y(es)?$/i.test(answer.trim()) ? 'accept' : 'decline';
     } finally {
       rl.close();
@@ -83,30 +93,32 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
   const onSigint = () => abort.abort('interrupted');
   process.once('SIGINT', onSigint);
   const started = Date.now();
-  let printed = 0;
+  // The reply is printed as it streams; a key split across two chunks is still caught.
+  const reply = new ScrubbedStream(cli.out);
   let lastActivity = Date.now();
   const status = setInterval(() => {
     if (Date.now() - lastActivity < STATUS_EVERY_MS) return;
-    cli.err(`[kimi] ${printed ? 'still writing' : 'thinking'}, ${Math.round((Date.now() - started) / 1000)} s\n`);
+    cli.err(`[kimi] ${reply.started ? 'still writing' : 'thinking'}, ${Math.round((Date.now() - started) / 1000)} s\n`);
   }, 1000);
   status.unref();
   try {
     const confirm = terminalConfirm(options.yes);
     const result = await runChat(ctx, request, {
       signal: abort.signal,
+      roots: shellFolders(cli.env),
       ...(confirm ? { confirm } : {}),
       onEvent: (event) => {
         lastActivity = Date.now();
         if (event.kind === 'retry') cli.err(`[kimi] retrying in ${Math.ceil(event.delayMs / 1000)} s: ${event.reason}\n`);
-        else if (!options.json && event.text.length > printed) {
-          cli.out(event.text.slice(printed));
-          printed = event.text.length;
-        }
+        else if (!options.json) reply.update(event.text);
       },
     });
     if (options.json) cli.out(`${JSON.stringify(result, null, 2)}\n`);
-    else if (!result.text.endsWith('\n')) cli.out('\n');
-    const cost = result.cost ? (result.cost.total === null ? 'cost unknown' : formatMoney(result.cost.total, result.cost.currency)) : 'no usage reported';
+    else {
+      reply.end(result.text);
+      if (!result.text.endsWith('\n')) cli.out('\n');
+    }
+    const cost = result.cost ? costWords(result.cost) : 'no usage reported';
     const tokens = result.usage ? `${result.usage.prompt_tokens} in + ${result.usage.completion_tokens} out tokens` : '';
     for (const line of aboutTheCall(result)) cli.err(`[kimi] ${line}\n`);
     const conversation = result.conversation_id ? `; continue with --continue ${result.conversation_id}` : '';
@@ -114,9 +126,14 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     return 0;
   } catch (e) {
     if (!(e instanceof ChatFailure)) throw e;
-    if (options.json) cli.out(`${JSON.stringify({ ...e.partial, partial: true, error: e.message }, null, 2)}\n`);
-    else if (printed) cli.out('\n');
+    if (options.json) cli.out(`${JSON.stringify({ ...e.partial, ...(e.isPartial ? { partial: true } : {}), error: e.message }, null, 2)}\n`);
+    else if (e.partial.text) {
+      reply.end(e.partial.text);
+      cli.out('\n');
+    }
     cli.err(`[kimi] ${e.message}\n`);
+    // Reasoning without text is all the call produced (and it was billed): shown, not dropped.
+    if (!e.partial.text && e.partial.reasoning) cli.err(`[kimi] ${whatArrived(e.partial)}\n${e.partial.reasoning}\n`);
     for (const line of aboutTheCall(e.partial)) cli.err(`[kimi] ${line}\n`);
     if (e.partial.conversation_id) cli.err(`[kimi] the partial reply is kept in conversation ${e.partial.conversation_id}\n`);
     return e.kind === 'cancelled' ? 130 : 1;
@@ -152,18 +169,24 @@ export async function runCostCommand(cli: CliContext, options: CostOptions): Pro
       ...(options.outputTokens !== undefined ? { output_tokens: wholeNumber(options.outputTokens, '--output-tokens')! } : {}),
       ...(options.cachedTokens !== undefined ? { cached_tokens: wholeNumber(options.cachedTokens, '--cached-tokens')! } : {}),
     },
+    { roots: shellFolders(cli.env) },
   );
   if (options.json) {
     cli.out(`${JSON.stringify(estimate, null, 2)}\n`);
     return 0;
   }
-  const money = (v: number | null) => formatMoney(v, estimate.cost.currency);
+  const { cost } = estimate;
+  if (isPlanCost(cost)) {
+    cli.out(`${estimateText(estimate)}\n`);
+    return 0;
+  }
+  const money = (v: number | null) => formatMoney(v, cost.currency);
   cli.out(
     [
       `${estimate.model} on ${estimate.provider} (${estimate.model_id})`,
-      `input   ${estimate.input_tokens} tokens (${estimate.counted_by}), ${estimate.cached_tokens} cached  ${money(estimate.cost.input)} + ${money(estimate.cost.cached)}`,
-      `output  ${estimate.output_tokens} tokens  ${money(estimate.cost.output)}`,
-      `total   ${money(estimate.cost.total)}`,
+      `input   ${estimate.input_tokens} tokens (${estimate.counted_by}), ${estimate.cached_tokens} cached  ${money(cost.input)} + ${money(cost.cached)}`,
+      `output  ${estimate.output_tokens} tokens  ${money(cost.output)}`,
+      `total   ${money(cost.total)}`,
       `prices: ${estimate.price.source}, as of ${estimate.price.as_of}`,
       ...fileLines(estimate.files, estimate.skipped_files),
       ...estimate.notes.map((n) => `note: ${n}`),

@@ -3,11 +3,13 @@ import { currentCatalog } from '../catalog/current.js';
 import type { Catalog } from '../catalog/load.js';
 import { resolveSettings } from '../kimi/config.js';
 import type { Env, Settings } from '../kimi/config.js';
+import { scrub } from '../log.js';
 
 export interface CliContext {
   catalog: Catalog;
   settings: Settings;
   env: Env;
+  /** stdout and stderr, scrubbed: every command prints through these, never the streams themselves. */
   out: (text: string) => void;
   err: (text: string) => void;
 }
@@ -21,9 +23,10 @@ export async function cliContext(distDir: string, env: Env = process.env): Promi
 export function contextFor(catalog: Catalog, env: Env): CliContext {
   return {
     catalog,
+    // Resolving the settings registers every host's key, before anything can be printed.
     settings: resolveSettings(catalog, env),
     env,
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    out: (text) => process.stdout.write(scrub(text)),
+    err: (text) => process.stderr.write(scrub(text)),
   };
 }

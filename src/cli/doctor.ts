@@ -22,8 +22,10 @@ async function hostChecks(cli: CliContext, provider: ProviderEntry, model: Model
   checks.push({ ok: true, label: `${role} ${provider.id} (${host.baseURL ?? 'no base URL'}), model ${model.id}` });
   if (host.apiKey) checks.push({ ok: true, label: `key found in ${host.keyVar} (not shown)` });
   else if (!provider.key_optional) checks.push({ ok: false, label: 'no API key', fix: host.problem });
+  // With the key in order, what is left to fix is the base URL (not a URL, or holding credentials).
+  if (host.problem && (host.apiKey || provider.key_optional)) checks.push({ ok: false, label: 'base URL', fix: host.problem });
 
-  if (host.baseURL && (host.apiKey || provider.key_optional)) {
+  if (host.baseURL && !host.problem) {
     try {
       const ids = new Set((await listLiveModels(host, AbortSignal.timeout(CHECK_TIMEOUT_MS))).map((m) => m.id));
       checks.push({ ok: true, label: `${host.baseURL} answers (${ids.size} models listed)` });
@@ -36,7 +38,7 @@ async function hostChecks(cli: CliContext, provider: ProviderEntry, model: Model
     } catch (e) {
       checks.push({ ok: false, label: `${host.baseURL} did not answer`, fix: describeFailure(e, host) });
     }
-  } else if (host.baseURL) {
+  } else if (host.baseURL && !host.apiKey && !provider.key_optional) {
     try {
       await fetch(host.baseURL, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
       checks.push({ ok: true, label: `${host.baseURL} is reachable (add a key to check the model list)` });
@@ -47,14 +49,20 @@ async function hostChecks(cli: CliContext, provider: ProviderEntry, model: Model
   return checks;
 }
 
-/** The spending guard's settings, as the user set them (problems are reported with the configuration). */
+/**
+ * The spending guard's settings, as the user set them; an unreadable limit fails the check with
+ * what to write instead, since the guard then refuses every call.
+ */
 function spendingChecks(cli: CliContext): Check[] {
   const s = cli.settings.spending;
-  const usd = (v: number | undefined) => (v === undefined ? 'off' : formatMoney(v, 'USD'));
+  const unreadable = (name: string) => s.invalid.some((i) => i.name === name);
+  const usd = (name: string, v: number | undefined) => (unreadable(name) ? 'UNREADABLE' : v === undefined ? 'off' : formatMoney(v, 'USD'));
+  const budget = unreadable('KIMI_BUDGET_USD') ? 'UNREADABLE' : s.budgetUsd === undefined ? 'off' : `${usd('KIMI_BUDGET_USD', s.budgetUsd)} per ${unreadable('KIMI_BUDGET_PERIOD') ? 'UNREADABLE period' : s.budgetPeriod}`;
   return [
     {
-      ok: true,
-      label: `spending guard: per call ${usd(s.maxPerCallUsd)}, budget ${s.budgetUsd === undefined ? 'off' : `${usd(s.budgetUsd)} per ${s.budgetPeriod}`}, confirm above ${usd(s.confirmAboveUsd)}; ledger ${ledgerFile(cli.env)}`,
+      ok: s.invalid.length === 0,
+      label: `spending guard${s.invalid.length ? ' REFUSES EVERY CALL' : ''}: per call ${usd('KIMI_MAX_COST_PER_CALL_USD', s.maxPerCallUsd)}, budget ${budget}, confirm above ${usd('KIMI_CONFIRM_ABOVE_USD', s.confirmAboveUsd)}; ledger ${ledgerFile(cli.env)}`,
+      ...(s.invalid.length ? { fix: s.invalid.map((i) => i.problem).join('\n    → ') } : {}),
     },
   ];
 }
@@ -68,7 +76,9 @@ export async function runDoctor(cli: CliContext): Promise<number> {
       : { ok: false, label: `Node ${process.versions.node} is too old`, fix: `install Node ${MIN_NODE_MAJOR} or newer` },
   );
   checks.push({ ok: true, label: `skill files valid (${cli.catalog.models.length} models, ${cli.catalog.providers.length} hosts)` });
-  for (const problem of cli.settings.problems) checks.push({ ok: false, label: 'configuration', fix: problem });
+  // Unreadable spending limits are shown with the guard they turn into a refusal of every call.
+  const shownWithGuard = new Set(cli.settings.spending.invalid.map((i) => i.problem));
+  for (const problem of cli.settings.problems.filter((p) => !shownWithGuard.has(p))) checks.push({ ok: false, label: 'configuration', fix: problem });
 
   const { provider, model } = cli.settings;
   checks.push(...(await hostChecks(cli, provider, model, 'host')));

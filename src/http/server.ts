@@ -1,11 +1,12 @@
 /**
  * The MCP server over Streamable HTTP, for shared and remote use. Loopback by default, with
- * Host and Origin checks against DNS rebinding; any other bind needs a bearer token. Both
- * protocol eras at one endpoint: a 2026-07-28 request (its `_meta` carries the envelope) is
- * served statelessly by the SDK's createMcpHandler; a 2025-era client gets a session of its own,
- * so cancellation, progress and elicitation work as over stdio.
+ * Host and Origin checks against DNS rebinding; any other bind needs a strong bearer token
+ * (access.ts). Both protocol eras at one endpoint: a 2026-07-28 request (its `_meta` carries the
+ * envelope) is served statelessly by the SDK's createMcpHandler; a 2025-era client gets a session
+ * of its own (sessions.ts), so cancellation, progress and elicitation work as over stdio. HTTP
+ * clients keep their conversations apart from the stdio user's, one store per token.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,45 +14,41 @@ import type { Duplex } from 'node:stream';
 import { createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { NodeStreamableHTTPServerTransport, toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 import type { Catalog } from '../catalog/load.js';
-import { DEFAULT_SESSION_IDLE_MS } from '../kimi/config.js';
+import { DEFAULT_MAX_HTTP_SESSIONS, DEFAULT_SESSION_IDLE_MS } from '../kimi/config.js';
 import type { Env } from '../kimi/config.js';
-import { UsageError } from '../kimi/errors.js';
+import { pruneConversations } from '../kimi/conversation.js';
 import { log } from '../log.js';
 import { ReplyStore } from '../mcp/replies.js';
 import { createServer as createMcpServer } from '../mcp/server.js';
 import { MAX_MESSAGE_BYTES, PARSE_ERROR } from '../transport/jsonrpc.js';
+import { bindsLoopback, checkToken, conversationScope, foreignOrigin, sameSecret } from './access.js';
+import { LegacySessions } from './sessions.js';
 
 export const MCP_PATH = '/mcp';
 /** Same ceiling as over stdio: a 256K-token prompt is about 1 MB. */
 export const MAX_BODY_BYTES = MAX_MESSAGE_BYTES;
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 export interface HttpOptions {
   host: string;
   port: number;
   catalog: Catalog;
   env: Env;
-  /** Bearer token every request must carry; required for a non-loopback bind. */
+  /** Bearer token every request must carry; required (at least 32 characters) for a non-loopback bind. */
   token?: string;
+  /** KIMI_MCP_HTTP_TOKEN held an unexpanded placeholder: refused, whatever the bind. */
+  tokenIsPlaceholder?: boolean;
   maxBodyBytes?: number;
   /** A session with nothing in flight for this long is closed (its client may re-initialize). */
   sessionIdleMs?: number;
-}
-
-interface Session {
-  transport: NodeStreamableHTTPServerTransport;
-  /** Requests (and open event streams) still running; a session in use is never closed. */
-  open: number;
-  lastUsed: number;
+  /** At most this many 2025-era sessions at once; a new one beyond it gets a 503. */
+  maxSessions?: number;
+  /** Days a conversation is kept (pruned at start, like stdio's). */
+  keepDays?: number;
 }
 
 export interface RunningHttpServer {
   url: string;
   close(): Promise<void>;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\./.test(host);
 }
 
 const errorBody = (message: string, code = -32000) => JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null });
@@ -85,12 +82,6 @@ function refuseUnparsable(e: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
  * A cancelled request gets no response (MCP), so the SDK would keep its event stream open for as
  * long as the client does, and clients do not close it: every cancel leaked the stream and what
@@ -108,48 +99,20 @@ function closeStreamsOfCancelledRequests(transport: NodeStreamableHTTPServerTran
 }
 
 export async function startHttpServer(options: HttpOptions): Promise<RunningHttpServer> {
-  const loopback = isLoopback(options.host);
-  if (!loopback && !options.token) {
-    throw new UsageError(`Serving on ${options.host} exposes your Kimi key to the network: set KIMI_MCP_HTTP_TOKEN to a long random secret (clients send it as "Authorization: Bearer <token>"), or bind to 127.0.0.1.`);
-  }
-  const sessions = new Map<string, Session>();
+  const loopback = await bindsLoopback(options.host);
+  checkToken(options.token, options.tokenIsPlaceholder ?? false, options.host, loopback);
+  // Conversations over HTTP live in a store of their own (ledger and budget stay shared).
+  const env = { ...options.env, KIMI_MCP_CONVERSATION_SCOPE: conversationScope(options.token) };
+  if (options.keepDays !== undefined) pruneConversations(env, options.keepDays);
+  const sessions = new LegacySessions(options.maxSessions ?? DEFAULT_MAX_HTTP_SESSIONS, options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS);
   let port = options.port;
   const maxBody = options.maxBodyBytes ?? MAX_BODY_BYTES;
   // Long replies stay readable from any later request or session of this process.
   const replies = new ReplyStore();
   const modern = toNodeHandler(
-    createMcpHandler(({ era }) => createMcpServer(options.catalog, options.env, { era, replies }), { legacy: 'reject', maxRequestBodySize: maxBody, onerror: (e) => log('protocol error:', e.message) }),
+    createMcpHandler(({ era }) => createMcpServer(options.catalog, env, { era, replies }), { legacy: 'reject', maxRequestBodySize: maxBody, onerror: (e) => log('protocol error:', e.message) }),
     { maxRequestBodySize: maxBody, onerror: (e) => log('http request failed:', e) },
   );
-  const idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    for (const session of sessions.values()) {
-      if (session.open === 0 && now - session.lastUsed > idleMs) void session.transport.close();
-    }
-  }, Math.min(60_000, Math.max(100, idleMs / 2)));
-  sweep.unref();
-
-  /** Serves a request within its session, counting it as open until its response ends. */
-  function within(session: Session, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
-    session.open++;
-    session.lastUsed = Date.now();
-    res.once('close', () => {
-      session.open--;
-      session.lastUsed = Date.now();
-    });
-    return session.transport.handleRequest(req, res, body);
-  }
-
-  /** DNS rebinding: a browser page may reach a loopback port only under a foreign Host/Origin. */
-  function originAllowed(req: IncomingMessage): string | undefined {
-    if (!loopback) return undefined;
-    const allowed = LOOPBACK_NAMES.map((name) => `${name}:${port}`);
-    if (!allowed.includes(req.headers.host ?? '')) return `Invalid Host header "${req.headers.host ?? ''}"`;
-    const origin = req.headers.origin;
-    if (origin && !allowed.some((h) => origin === `http://${h}` || origin === `https://${h}`)) return `Invalid Origin "${origin}"`;
-    return undefined;
-  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Answered here rather than by Node, so that the answer is JSON-RPC like every other.
@@ -160,7 +123,8 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
     const base = `http://${req.headers.host}`;
     if (!URL.canParse(target, base) || (!/^https?:\/\//i.test(target) && !URL.canParse(`${base}${target}`))) return reply(res, 400, `Malformed request target or Host header`);
     if (new URL(target, base).pathname !== MCP_PATH) return reply(res, 404, `Not found; the MCP endpoint is ${MCP_PATH}`);
-    const refusal = originAllowed(req);
+    // DNS rebinding: a browser page may reach a loopback port only under a foreign Host/Origin.
+    const refusal = loopback ? foreignOrigin(req, port) : undefined;
     if (refusal) return reply(res, 403, refusal);
     if (options.token && !sameSecret(req.headers.authorization ?? '', `Bearer ${options.token}`)) {
       return reply(res, 401, 'Missing or wrong bearer token (Authorization: Bearer <KIMI_MCP_HTTP_TOKEN>)', { 'www-authenticate': 'Bearer' });
@@ -179,31 +143,27 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
       if (sessionId === undefined && !(await isLegacyRequest(await toWebRequest(req, body), body))) return modern(req, res, body);
     }
     if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId);
-      if (!session) return reply(res, 404, 'Session not found (it may have been idle too long); initialize a new one');
-      return within(session, req, res, body);
+      if (!sessions.has(sessionId)) return reply(res, 404, 'Session not found (it may have been idle too long); initialize a new one');
+      return sessions.serve(sessionId, req, res, body);
+    }
+    if (sessions.full) {
+      return reply(res, 503, `Too many sessions: ${sessions.max} are open (KIMI_MCP_HTTP_MAX_SESSIONS). Close one (DELETE), wait for idle ones to be closed, or use the 2026-07-28 protocol, which needs none.`, { 'retry-after': '30' });
     }
     // No session yet: only an initialize request can start one; the transport refuses others.
-    const transport = new NodeStreamableHTTPServerTransport({
+    const transport: NodeStreamableHTTPServerTransport = new NodeStreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       maxRequestBodySize: maxBody,
-      onsessioninitialized: (id) => void sessions.set(id, { transport, open: 1, lastUsed: Date.now() }),
+      onsessioninitialized: (id: string) => void sessions.add(id, transport),
     });
-    const server = createMcpServer(options.catalog, options.env, { replies });
+    const server = createMcpServer(options.catalog, env, { replies });
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
+      if (transport.sessionId) sessions.remove(transport.sessionId);
       void server.close();
     };
     await server.connect(transport);
     closeStreamsOfCancelledRequests(transport);
     // The initialize request counts as open (see onsessioninitialized) until its response ends.
-    res.once('close', () => {
-      const session = transport.sessionId ? sessions.get(transport.sessionId) : undefined;
-      if (session) {
-        session.open--;
-        session.lastUsed = Date.now();
-      }
-    });
+    res.once('close', () => sessions.settle(transport.sessionId));
     await transport.handleRequest(req, res, body);
     if (!transport.sessionId) await server.close();
   }
@@ -224,8 +184,7 @@ export async function startHttpServer(options: HttpOptions): Promise<RunningHttp
   return {
     url: `http://${shownHost}:${port}${MCP_PATH}`,
     close: async () => {
-      clearInterval(sweep);
-      await Promise.all([...sessions.values()].map((s) => s.transport.close()));
+      await sessions.closeAll();
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
     },

@@ -4,13 +4,15 @@
  */
 import { findProvider } from '../catalog/find.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
-import type { Price } from '../catalog/schema.js';
+import type { Deprecation, Model, Price } from '../catalog/schema.js';
 import { UsageError } from './errors.js';
 
 export interface HostOffer {
   provider: string;
   model_id: string;
   price: Price;
+  /** The host lists the model as deprecated: still callable, but on its way out. */
+  deprecated?: Deprecation;
   /** Present after a live check: whether the host's own /models list has this ID. */
   listed?: boolean;
 }
@@ -18,10 +20,11 @@ export interface HostOffer {
 export interface ModelView {
   id: string;
   title: string;
-  context_window: number;
-  max_output: number;
+  /** `unknown` where nobody published it: the host enforces its own limit. */
+  context_window: Model['context_window'];
+  max_output: Model['max_output'];
   modalities: string[];
-  thinking: { default: 'enabled' | 'disabled'; switchable: boolean; effort?: string[] };
+  thinking: { default: Model['thinking']['default']; switchable: boolean; effort?: string[] };
   hosts: HostOffer[];
 }
 
@@ -30,7 +33,7 @@ export function offersFor(catalog: Catalog, model: ModelEntry, only?: ProviderEn
     .filter((p) => !only || p.id === only.id)
     .flatMap((p) => {
       const entry = p.models[model.id];
-      return entry ? [{ provider: p.id, model_id: entry.id, price: entry.price }] : [];
+      return entry ? [{ provider: p.id, model_id: entry.id, price: entry.price, ...(entry.deprecated ? { deprecated: entry.deprecated } : {}) }] : [];
     });
 }
 
@@ -43,7 +46,7 @@ export function viewModels(catalog: Catalog, providerId?: string): ModelView[] {
       context_window: m.context_window,
       max_output: m.max_output,
       modalities: m.modalities,
-      thinking: m.thinking,
+      thinking: { default: m.thinking.default, switchable: m.thinking.switchable, ...(m.thinking.effort ? { effort: m.thinking.effort } : {}) },
       hosts: offersFor(catalog, m, only),
     }))
     .filter((m) => m.hosts.length > 0);

@@ -3,7 +3,7 @@
  * long thinking), an idle timer catches stalled bodies, cancellation closes the connection, and
  * whatever text arrived survives a failure. Both chat tools and the CLI use this.
  */
-import { computeCost } from './cost.js';
+import { computeCost, costInUsd } from './cost.js';
 import type { Cost } from './cost.js';
 import type { CallContext } from './config.js';
 import type { SentFile, SkippedFile } from './files/index.js';
@@ -43,7 +43,7 @@ export interface ChatResult {
   finish_reason: string | null;
   usage: Usage | null;
   cost: Cost | null;
-  /** The total when the host bills in USD; null for other currencies or unknown prices. */
+  /** The total when the host bills in USD; null for other currencies, unknown prices, or a plan (see cost). */
   cost_usd: number | null;
   request_id: string | null;
   /** Set when the host sent no usage (a stream that broke, or a host that reports none): usage and cost are our estimate. */
@@ -82,6 +82,11 @@ export class ChatFailure extends Error {
     super(scrub(message));
     this.name = 'ChatFailure';
   }
+
+  /** Something was generated before the failure, so it is a partial reply; else a plain failure. */
+  get isPartial(): boolean {
+    return !generatedNothing(this.partial);
+  }
 }
 
 export type ChatEvent =
@@ -91,7 +96,7 @@ export type ChatEvent =
 export interface ChatOptions {
   signal: AbortSignal;
   onEvent?: (event: ChatEvent) => void | Promise<void>;
-  /** The folders files may be read from (the client's roots); default: cwd + KIMI_MCP_ROOTS. */
+  /** The folders files may be read from, with the caller's words for them; default: cwd + KIMI_MCP_ROOTS. */
   roots?: RootsSource;
 }
 
@@ -164,7 +169,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function price(result: ChatResult, call: PreparedCall, usage: Usage): void {
   result.usage = usage;
   result.cost = computeCost(call.price, { input: usage.prompt_tokens, cached: usage.cached_tokens, output: usage.completion_tokens });
-  result.cost_usd = result.cost.currency === 'USD' ? result.cost.total : null;
+  result.cost_usd = costInUsd(result.cost);
 }
 
 function emptyResult(call: PreparedCall): ChatResult {
@@ -185,6 +190,11 @@ function emptyResult(call: PreparedCall): ChatResult {
     cost_usd: null,
     request_id: null,
   };
+}
+
+/** What had arrived when a stream broke: the text, or the reasoning when no text came (it is billed too). */
+function arrivedSoFar(r: ChatResult): string {
+  return !r.text && r.reasoning ? `${r.reasoning.length} characters of reasoning, before any text` : `${r.text.length} characters`;
 }
 
 /** The streamed request itself: retries, idle timer, cancellation, partial text on failure. */
@@ -273,13 +283,13 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
     } catch (e) {
       result.tool_calls = [...calls.values()];
       if (upstream.signal.aborted) throw abortFailure();
-      throw fail('broken', `The stream broke after ${result.text.length} characters: ${describeFailure(e, call.host)} Retry to get the rest.`, true);
+      throw fail('broken', `The stream broke after ${arrivedSoFar(result)}: ${describeFailure(e, call.host)} Retry to get the rest.`, true);
     }
     result.tool_calls = [...calls.values()];
     // openai ends the loop silently when the signal aborts mid-stream.
     if (upstream.signal.aborted) throw abortFailure();
     if (result.finish_reason === null) {
-      throw fail('broken', `The stream ended before the reply was complete (after ${result.text.length} characters, no finish_reason). Retry to get the rest.`, true);
+      throw fail('broken', `The stream ended before the reply was complete (after ${arrivedSoFar(result)}, no finish_reason). Retry to get the rest.`, true);
     }
     if (result.usage) price(result, call, result.usage);
     else estimateUsage();
@@ -305,6 +315,10 @@ function advice(error: unknown): string {
   if (e?.status === 404) return 'The host does not know this model ID; see list_models with live: true.';
   if (e?.status === 429) return 'Still rate limited after retries; wait a minute or lower concurrency.';
   if (typeof e?.status === 'number' && e.status >= 500) return 'The host kept failing after retries; try again later or another provider.';
-  if (e?.status === 400) return 'Fix the request as the message says.';
+  if (e?.status === 400) {
+    // The SDK's words for an error response with an empty body: then there is no message to follow.
+    const noReason = /status code \(no body\)$/.test(e.message ?? '');
+    return noReason ? 'The host gave no reason: check the call against list_models (model, max_tokens, images, thinking), or try another provider.' : 'Fix the request as the message says.';
+  }
   return '';
 }

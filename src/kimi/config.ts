@@ -6,7 +6,7 @@ import { findModel, findProvider } from '../catalog/find.js';
 import type { Catalog, ModelEntry, ProviderEntry } from '../catalog/load.js';
 import { readVar } from '../env.js';
 import type { Env } from '../env.js';
-import { log, registerSecret } from '../log.js';
+import { log, registerSecret, registerUrlSecrets } from '../log.js';
 import { firstTime } from '../once.js';
 import { DEFAULT_MAX_FILE_BYTES } from './files/limits.js';
 
@@ -46,6 +46,8 @@ export interface Settings {
   spending: SpendingLimits;
   /** serve --http closes a session idle this long (KIMI_MCP_SESSION_IDLE_MS). */
   sessionIdleMs: number;
+  /** serve --http keeps at most this many 2025-era sessions (KIMI_MCP_HTTP_MAX_SESSIONS). */
+  maxHttpSessions: number;
   /** Hosts to try, in order, when the chosen one fails before any text (KIMI_FALLBACK). */
   fallback: ProviderEntry[];
   /** Bad values found in the environment; the server still starts and reports them per call. */
@@ -61,6 +63,11 @@ export interface SpendingLimits {
   budgetPeriod: 'day' | 'month';
   /** KIMI_CONFIRM_ABOVE_USD: a call whose worst case costs more is confirmed by the user first. */
   confirmAboveUsd?: number;
+  /**
+   * Limits set but unreadable, each with what to write instead. The guard then refuses every
+   * call: a limit the user meant to set must never be silently off.
+   */
+  invalid: { name: string; problem: string }[];
 }
 
 /** zod is not loaded for this: configuration is read on paths that must start fast. */
@@ -70,6 +77,12 @@ function isHttpUrl(value: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `https://user:password@host`: fetch refuses to send such a URL. */
+function hasUserinfo(httpUrl: string): boolean {
+  const { username, password } = new URL(httpUrl);
+  return Boolean(username || password);
 }
 
 /** A number written in an environment variable, or undefined (empty, words, NaN, Infinity). */
@@ -83,7 +96,9 @@ const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 const DEFAULT_MAX_RESULT_TOKENS = 25_000;
 const DEFAULT_KEEP_DAYS = 30;
 /** Clients that vanish without DELETE would otherwise keep their HTTP session (and its server) forever. */
-export const DEFAULT_SESSION_IDLE_MS = 60 * 60_000;
+/** Minutes, not an hour: an abandoned 2025-era HTTP session holds memory until then. */
+export const DEFAULT_SESSION_IDLE_MS = 5 * 60_000;
+export const DEFAULT_MAX_HTTP_SESSIONS = 100;
 
 function wholeNumber(env: Env, name: string, fallback: number, problems: string[], allowZero = false): number {
   const raw = readVar(env, name).value;
@@ -94,25 +109,48 @@ function wholeNumber(env: Env, name: string, fallback: number, problems: string[
   return fallback;
 }
 
-function dollars(env: Env, name: string, problems: string[]): number | undefined {
-  const raw = readVar(env, name).value;
+/** Digits with at most one decimal point, after an optional "$": what a dollar limit looks like. */
+const PLAIN_AMOUNT = /^\$?(\d+(?:\.\d*)?|\.\d+)$/;
+
+/**
+ * A spending limit in US dollars, or undefined when unset. A value that is set but unreadable
+ * (a word, a decimal comma, a negative amount, a placeholder the client left unexpanded) goes to
+ * `invalid`, and the guard refuses every call until it is fixed.
+ */
+function dollars(env: Env, name: string, invalid: SpendingLimits['invalid']): number | undefined {
+  const { value: raw, unexpanded } = readVar(env, name);
+  const refused = `so every Kimi call is refused until it is fixed`;
+  const example = (amount: string) => `write it like ${name}=${amount}, or remove ${name} to turn that limit off`;
+  if (unexpanded) {
+    invalid.push({ name, problem: `${name} holds "${env[name]?.trim()}", a placeholder your MCP client did not substitute, ${refused}: put the amount itself in the server's env (${example('5.00')}).` });
+    return undefined;
+  }
   if (raw === undefined) return undefined;
-  const n = numberIn(raw.replace(/^\$/, ''));
-  if (n !== undefined && n >= 0) return n;
-  problems.push(`${name}="${raw}" is not an amount in US dollars (like 0.50); it is ignored, so that limit is OFF.`);
+  if (PLAIN_AMOUNT.test(raw)) return Number(raw.replace(/^\$/, ''));
+  // "5,00": a decimal comma; say what it most likely meant.
+  const decimalComma = /^\$?\d+,\d{1,2}$/.test(raw) ? raw.replace(/^\$/, '').replace(',', '.') : undefined;
+  const why = raw.startsWith('-') ? 'is negative (a limit is 0 or more)' : 'is not an amount in US dollars (digits and at most one dot)';
+  invalid.push({ name, problem: `${name}="${raw}" ${why}, ${refused}: ${example(decimalComma ?? '0.50')}.` });
   return undefined;
 }
 
 function spendingLimits(env: Env, problems: string[]): SpendingLimits {
+  const invalid: SpendingLimits['invalid'] = [];
+  const maxPerCallUsd = dollars(env, 'KIMI_MAX_COST_PER_CALL_USD', invalid);
+  const budgetUsd = dollars(env, 'KIMI_BUDGET_USD', invalid);
+  const confirmAboveUsd = dollars(env, 'KIMI_CONFIRM_ABOVE_USD', invalid);
   const period = readVar(env, 'KIMI_BUDGET_PERIOD').value?.toLowerCase() ?? 'day';
-  if (period !== 'day' && period !== 'month') problems.push(`KIMI_BUDGET_PERIOD="${period}" is neither day nor month; using day.`);
-  const limits: SpendingLimits = { budgetPeriod: period === 'month' ? 'month' : 'day' };
-  const perCall = dollars(env, 'KIMI_MAX_COST_PER_CALL_USD', problems);
-  const budget = dollars(env, 'KIMI_BUDGET_USD', problems);
-  const confirm = dollars(env, 'KIMI_CONFIRM_ABOVE_USD', problems);
-  if (perCall !== undefined) limits.maxPerCallUsd = perCall;
-  if (budget !== undefined) limits.budgetUsd = budget;
-  if (confirm !== undefined) limits.confirmAboveUsd = confirm;
+  if (period !== 'day' && period !== 'month') {
+    // Read as a day, a monthly budget would allow 30 times the spend: refuse instead, while a budget is set.
+    const problem = `KIMI_BUDGET_PERIOD="${period}" is neither day nor month`;
+    if (budgetUsd !== undefined) invalid.push({ name: 'KIMI_BUDGET_PERIOD', problem: `${problem}, so every Kimi call is refused until it is fixed: write KIMI_BUDGET_PERIOD=day or KIMI_BUDGET_PERIOD=month.` });
+    else problems.push(`${problem}; using day.`);
+  }
+  problems.push(...invalid.map((i) => i.problem));
+  const limits: SpendingLimits = { budgetPeriod: period === 'month' ? 'month' : 'day', invalid };
+  if (maxPerCallUsd !== undefined) limits.maxPerCallUsd = maxPerCallUsd;
+  if (budgetUsd !== undefined) limits.budgetUsd = budgetUsd;
+  if (confirmAboveUsd !== undefined) limits.confirmAboveUsd = confirmAboveUsd;
   return limits;
 }
 
@@ -155,9 +193,34 @@ export function resolveSettings(catalog: Catalog, env: Env): Settings {
   const maxFileBytes = wholeNumber(env, 'KIMI_MCP_MAX_FILE_BYTES', DEFAULT_MAX_FILE_BYTES, problems);
   const keepDays = wholeNumber(env, 'KIMI_MCP_KEEP_DAYS', DEFAULT_KEEP_DAYS, problems, true);
   const sessionIdleMs = wholeNumber(env, 'KIMI_MCP_SESSION_IDLE_MS', DEFAULT_SESSION_IDLE_MS, problems);
+  const maxHttpSessions = wholeNumber(env, 'KIMI_MCP_HTTP_MAX_SESSIONS', DEFAULT_MAX_HTTP_SESSIONS, problems);
   const spending = spendingLimits(env, problems);
   const fallback = fallbackHosts(catalog, env, problems);
-  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, spending, sessionIdleMs, fallback, problems };
+  registerHostSecrets(catalog, env);
+  return { provider, model, idleTimeoutMs, maxResultTokens, maxFileBytes, keepDays, spending, sessionIdleMs, maxHttpSessions, fallback, problems };
+}
+
+/**
+ * Every host's key and base-URL credentials are registered with the scrubber as settings are
+ * read, before any command or call runs: a host may echo them (and doctor checks fallback hosts
+ * a call may never reach), and messages may name any host.
+ */
+function registerHostSecrets(catalog: Catalog, env: Env): void {
+  for (const provider of catalog.providers) resolveHost(provider, env);
+}
+
+/** A variable holding a key, registered with the scrubber as it is read. */
+function readKey(env: Env, name: string): ReturnType<typeof readVar> {
+  const read = readVar(env, name);
+  registerSecret(read.value);
+  return read;
+}
+
+/** A variable holding a URL, whose credentials (userinfo, `?key=`) are registered as it is read. */
+function readUrl(env: Env, name: string): string | undefined {
+  const { value } = readVar(env, name);
+  registerUrlSecrets(value);
+  return value;
 }
 
 /** Resolves the base URL and key of one host from the environment. */
@@ -165,10 +228,12 @@ export function resolveHost(provider: ProviderEntry, env: Env): Host {
   const problems: string[] = [];
   let baseURL = provider.base_url;
   if (provider.base_url_env) {
-    const fromEnv = readVar(env, provider.base_url_env).value;
+    const fromEnv = readUrl(env, provider.base_url_env);
     if (fromEnv) {
-      if (isHttpUrl(fromEnv)) baseURL = fromEnv;
-      else problems.push(`${provider.base_url_env}="${fromEnv}" is not an http(s) URL; set it like https://host/v1.`);
+      if (!isHttpUrl(fromEnv)) problems.push(`${provider.base_url_env}="${fromEnv}" is not an http(s) URL; set it like https://host/v1.`);
+      // fetch refuses a URL with credentials, so it could only fail, and show them on the way.
+      else if (hasUserinfo(fromEnv)) problems.push(`${provider.base_url_env} has a user name or password in it (…@); requests cannot carry them that way. Remove them from the URL and put the key in ${provider.key_env[0]}.`);
+      else baseURL = fromEnv;
     }
   }
 
@@ -176,24 +241,23 @@ export function resolveHost(provider: ProviderEntry, env: Env): Host {
   let keyVar: string | undefined;
   const unexpanded: string[] = [];
   for (const name of provider.key_env) {
-    const v = readVar(env, name);
+    // Every one is read (and so registered), also those after the key that is used.
+    const v = readKey(env, name);
     if (v.unexpanded) unexpanded.push(name);
-    if (v.value) {
+    if (v.value && !apiKey) {
       apiKey = v.value;
       keyVar = name;
-      break;
     }
   }
   // RunAPI's own skill documents OPENAI_API_KEY + OPENAI_BASE_URL. An OpenAI key is used only
   // when its base URL names this very host, so it is never sent anywhere the user did not name.
-  const openaiBase = readVar(env, 'OPENAI_BASE_URL').value;
-  const openaiKey = readVar(env, 'OPENAI_API_KEY').value;
+  const openaiBase = readUrl(env, 'OPENAI_BASE_URL');
+  const openaiKey = readKey(env, 'OPENAI_API_KEY').value;
   if (!apiKey && openaiKey && openaiBase && baseURL && sameUrl(openaiBase, baseURL)) {
     apiKey = openaiKey;
     keyVar = 'OPENAI_API_KEY';
   }
 
-  registerSecret(apiKey);
   if (!baseURL && problems.length === 0) {
     problems.push(`${provider.title} needs a base URL: set ${provider.base_url_env} (for example http://127.0.0.1:8000/v1).`);
   }

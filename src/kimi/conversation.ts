@@ -11,10 +11,18 @@ import { generatedNothing } from './chat.js';
 import type { ChatResult } from './chat.js';
 import type { Env } from './config.js';
 import { firstTime } from '../once.js';
+import { readVar } from '../env.js';
 import { log } from '../log.js';
 
+/**
+ * `<state>/conversations`, or a folder of it named by KIMI_MCP_CONVERSATION_SCOPE, which the HTTP
+ * server sets so its clients keep their conversations apart from the stdio user's (one store per
+ * token). The ledger is not scoped: every call counts against the one budget.
+ */
 export function conversationStore(env: Env): ConversationStore {
-  return new ConversationStore(join(stateDir(env), 'conversations'));
+  const scope = readVar(env, 'KIMI_MCP_CONVERSATION_SCOPE').value;
+  const folder = join(stateDir(env), 'conversations');
+  return new ConversationStore(scope && /^[a-z0-9-]{1,64}$/.test(scope) ? join(folder, scope) : folder);
 }
 
 /** What was generated, as the conversation keeps it. */
@@ -60,5 +68,6 @@ export async function openConversation(env: Env, id: string | undefined): Promis
 
 /** Removes conversations older than KIMI_MCP_KEEP_DAYS, in the background (it never throws); once per process. */
 export function pruneConversations(env: Env, keepDays: number): void {
-  if (firstTime('prune conversations')) void conversationStore(env).removeOlderThan(keepDays);
+  const store = conversationStore(env);
+  if (firstTime(`prune conversations in ${store.folder}`)) void store.removeOlderThan(keepDays);
 }

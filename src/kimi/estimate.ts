@@ -3,12 +3,12 @@ import { findModel } from '../catalog/find.js';
 import type { Price } from '../catalog/schema.js';
 import { resolveHost } from './config.js';
 import type { CallContext } from './config.js';
-import { computeCost } from './cost.js';
+import { computeCost, isPlanCost } from './cost.js';
 import type { Cost } from './cost.js';
 import { requireOffer, requireProvider } from './catalog-view.js';
 import { UsageError } from './errors.js';
 import type { FileSet, SentFile, SkippedFile } from './files/index.js';
-import { allowedFolders, newTurnMessages, readCallFiles } from './messages.js';
+import { allowedFolders, checkMessages, newTurnMessages, readCallFiles } from './messages.js';
 import type { ChatMessage, RootsSource } from './messages.js';
 import { estimateMessagesTokens } from './tokens.js';
 import { countTokensExactly, describeFailure } from './upstream.js';
@@ -70,7 +70,10 @@ export async function estimateCost(ctx: CallContext, req: EstimateRequest, optio
     inputTokens = req.input_tokens;
     countedBy = 'given';
   } else {
-    if (hasFiles) read = await readCallFiles(req.files, await allowedFolders(ctx.env, options.roots), settings.maxFileBytes);
+    await checkMessages(req.messages);
+    // A set that can never fit the window is refused from its sizes, not read to be priced.
+    const fit = typeof model.context_window === 'number' ? { model: model.id, contextWindow: model.context_window } : undefined;
+    if (hasFiles) read = await readCallFiles(req.files, await allowedFolders(ctx.env, options.roots), settings.maxFileBytes, fit);
     const turn = req.messages ? { messages: req.messages } : { prompt: req.text ?? '' };
     const messages = await newTurnMessages(turn, read.files, undefined, signal);
     inputTokens = estimateMessagesTokens(messages);
@@ -91,13 +94,14 @@ export async function estimateCost(ctx: CallContext, req: EstimateRequest, optio
   if (req.output_tokens === undefined) notes.push('No output_tokens given, so output is priced at 0; pass the answer length you expect.');
   const cachedTokens = Math.min(req.cached_tokens ?? 0, inputTokens);
   if ((req.cached_tokens ?? 0) > inputTokens) notes.push(`cached_tokens was more than the ${inputTokens} input tokens; capped.`);
-  if (outputTokens > model.max_output) notes.push(`${model.id} writes at most ${model.max_output} output tokens; the host refuses a larger max_tokens.`);
-  if (inputTokens + outputTokens > model.context_window) {
+  if (typeof model.max_output === 'number' && outputTokens > model.max_output) notes.push(`${model.id} writes at most ${model.max_output} output tokens; the host refuses a larger max_tokens.`);
+  if (typeof model.context_window === 'number' && inputTokens + outputTokens > model.context_window) {
     notes.push(`Input plus output (${inputTokens + outputTokens}) exceeds ${model.id}'s ${model.context_window}-token window; the host would answer 400.`);
   }
 
   const cost = computeCost(offer.price, { input: inputTokens, cached: cachedTokens, output: outputTokens });
-  if (cost.total === null) notes.push(`${provider.id} has not published every price for ${model.id} (source: ${offer.price.source}).`);
+  if (isPlanCost(cost)) notes.push(`${provider.id} bills no tokens: the ${cost.covered_by_plan} covers the call, so it costs no money and spending limits do not count it; it uses the plan's quota.`);
+  else if (cost.total === null) notes.push(`${provider.id} has not published every price for ${model.id} (source: ${offer.price.source}).`);
   return {
     model: model.id,
     provider: provider.id,

@@ -5,7 +5,7 @@
 import type { Turn } from '../state/conversations.js';
 import type { Env } from './config.js';
 import { UsageError } from './errors.js';
-import type { FileBlock, FileSet } from './files/index.js';
+import type { FileBlock, FileSet, FitWindow } from './files/index.js';
 import { defaultRoots, SERVER_FOLDERS } from './files/roots.js';
 import type { AllowedFolders } from './files/roots.js';
 import { imageDataUrl } from './images.js';
@@ -25,11 +25,21 @@ export async function allowedFolders(env: Env, source: RootsSource | undefined):
   return source ? source() : { folders: defaultRoots(env, process.cwd()), from: SERVER_FOLDERS };
 }
 
-/** Reads `files` (the glob and ignore libraries load only for calls that name files). */
-export async function readCallFiles(specs: readonly string[] | undefined, allowed: AllowedFolders | undefined, maxFileBytes: number): Promise<FileSet> {
+/**
+ * Reads `files` (the glob and ignore libraries load only for calls that name files); with
+ * `window`, a set whose sizes say it can never fit is refused before any file is read.
+ */
+export async function readCallFiles(specs: readonly string[] | undefined, allowed: AllowedFolders | undefined, maxFileBytes: number, window?: FitWindow): Promise<FileSet> {
   if (!specs?.length || !allowed) return { files: [], skipped: [] };
   const { readFiles } = await import('./files/index.js');
-  return readFiles(specs, allowed.folders, { maxFileBytes, from: allowed.from });
+  return readFiles(specs, allowed.folders, { maxFileBytes, from: allowed.from, ...(window && { window }) });
+}
+
+/** Refuses `messages` items that are not chat messages, naming what is wrong (zod loads only when there are any). */
+export async function checkMessages(messages: readonly unknown[] | undefined): Promise<void> {
+  if (messages === undefined) return;
+  const { checkMessageShapes } = await import('./message-shape.js');
+  checkMessageShapes(messages);
 }
 
 export interface TurnInput {
@@ -45,8 +55,11 @@ function lastUserMessage(messages: ChatMessage[], what: string): ChatMessage {
   return target;
 }
 
-/** The messages this turn adds: file blocks go before the user's own words, images after them. */
-export async function newTurnMessages(req: TurnInput, files: readonly FileBlock[], roots: AllowedFolders | undefined, signal?: AbortSignal): Promise<ChatMessage[]> {
+/**
+ * The messages this turn adds: file blocks go before the user's own words, images after them.
+ * `env` says which image URLs may be fetched (images.ts).
+ */
+export async function newTurnMessages(req: TurnInput, files: readonly FileBlock[], roots: AllowedFolders | undefined, signal?: AbortSignal, env: Env = {}): Promise<ChatMessage[]> {
   if ((req.prompt === undefined) === (req.messages === undefined)) {
     throw new UsageError('Give either prompt (a string) or messages (OpenAI chat messages), not both and not neither.');
   }
@@ -59,26 +72,30 @@ export async function newTurnMessages(req: TurnInput, files: readonly FileBlock[
   }
   if (req.images?.length) {
     const target = lastUserMessage(messages, 'images');
-    const urls = await Promise.all(req.images.map((source) => imageDataUrl(source, signal, roots)));
+    const urls = await Promise.all(req.images.map((source) => imageDataUrl(source, signal, roots, env)));
     const text = typeof target.content === 'string' ? [{ type: 'text', text: target.content }] : target.content;
     target.content = [...text, ...urls.map((url) => ({ type: 'image_url', image_url: { url } }))];
   }
   return messages;
 }
 
-/** A stored turn as it goes upstream again: what was sent, then the reply as received (text only). */
-function turnMessages(turn: Turn): ChatMessage[] {
-  return [...(turn.messages as ChatMessage[]), { role: 'assistant', content: turn.reply.content }];
+/**
+ * A stored turn as it goes upstream again: what was sent, then the reply as received; its
+ * reasoning too, byte for byte, under `reasoningField` when the model wants it back.
+ */
+function turnMessages(turn: Turn, reasoningField: string | undefined): ChatMessage[] {
+  const reasoning = reasoningField && turn.reply.reasoning ? { [reasoningField]: turn.reply.reasoning } : {};
+  return [...(turn.messages as ChatMessage[]), { role: 'assistant', content: turn.reply.content, ...reasoning }];
 }
 
 /**
  * The earlier turns that fit in `budget` tokens together with `current`, dropping the oldest
  * whole turns first. The conversation's first system message stays: it sets the ground rules.
  */
-export function fitHistory(turns: readonly Turn[], current: readonly ChatMessage[], budget: number): { messages: ChatMessage[]; dropped: number } {
+export function fitHistory(turns: readonly Turn[], current: readonly ChatMessage[], budget: number, reasoningField?: string): { messages: ChatMessage[]; dropped: number } {
   const first = turns[0]?.messages[0];
   const pinned: ChatMessage[] = first?.role === 'system' ? [first as ChatMessage] : [];
-  const perTurn = turns.map((t, i) => (i === 0 && pinned.length ? turnMessages(t).slice(1) : turnMessages(t)));
+  const perTurn = turns.map((t, i) => (i === 0 && pinned.length ? turnMessages(t, reasoningField).slice(1) : turnMessages(t, reasoningField)));
   const fixed = estimateMessagesTokens([...pinned, ...current]);
   // Walk back from the newest turn, keeping turns while they fit.
   let used = fixed;

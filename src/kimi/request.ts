@@ -1,7 +1,8 @@
 /**
  * Turns a tool's chat arguments into the upstream request, enforcing each model's rules before
  * anything is sent (and billed): fixed sampling, text-only models, output caps, the one output
- * cap field, the host's own thinking switch, the context window (with files and earlier turns).
+ * cap field, the host's own thinking switch, reasoning_effort where model and host take it, the
+ * context window (with files and earlier turns). A limit nobody published is left to the host.
  * Every refusal says what to change.
  */
 import { findModel } from '../catalog/find.js';
@@ -14,7 +15,7 @@ import type { CallContext, Host } from './config.js';
 import { isImageFile } from './images.js';
 import type { Turn } from '../state/conversations.js';
 import type { SentFile, SkippedFile } from './files/index.js';
-import { allowedFolders, fitHistory, newTurnMessages, readCallFiles } from './messages.js';
+import { allowedFolders, checkMessages, fitHistory, newTurnMessages, readCallFiles } from './messages.js';
 import type { ChatMessage, RootsSource } from './messages.js';
 import { estimateMessagesTokens } from './tokens.js';
 
@@ -29,6 +30,8 @@ export interface ChatRequest {
   max_tokens?: number;
   temperature?: number;
   thinking?: boolean;
+  /** How hard a model with an effort knob reasons (the catalog lists each model's values). */
+  reasoning_effort?: string;
   response_format?: ResponseFormat;
   images?: string[];
   /** Paths or globs read by the server, confined to the roots (see files/). */
@@ -44,6 +47,8 @@ export interface PrepareOptions {
    *  Default: the working directory plus KIMI_MCP_ROOTS. */
   roots?: RootsSource;
   history?: readonly Turn[];
+  /** The conversation the call belongs to: the cache key for hosts that want one. */
+  conversationId?: string;
 }
 
 export interface PreparedCall {
@@ -77,9 +82,24 @@ function modelsWith(ctx: CallContext, test: (m: ModelEntry) => boolean): string 
   return ctx.catalog.models.filter(test).map((m) => m.id).join(', ');
 }
 
+/** A limit as a number, or undefined where nobody published it. */
+function known(limit: number | 'unknown'): number | undefined {
+  return limit === 'unknown' ? undefined : limit;
+}
+
+/**
+ * The most output a call may produce: max_tokens, else the model's output cap, within what the
+ * window leaves. Unbounded (Infinity) only for a model whose window is unknown, which the catalog
+ * allows only where a plan, not money, pays for the call.
+ */
+export function outputBound(model: ModelEntry, promptTokens: number, maxTokens: number | undefined): number {
+  const window = known(model.context_window) ?? Infinity;
+  return Math.max(0, Math.min(maxTokens ?? known(model.max_output) ?? window, window - promptTokens));
+}
+
 /** Room kept for the answer when fitting a conversation and no max_tokens is given. */
-function answerReserve(model: ModelEntry, maxTokens: number | undefined): number {
-  return maxTokens ?? Math.min(model.max_output, Math.floor(model.context_window / 4));
+function answerReserve(model: ModelEntry, window: number, maxTokens: number | undefined): number {
+  return maxTokens ?? Math.min(known(model.max_output) ?? window, Math.floor(window / 4));
 }
 
 function largestFiles(files: readonly SentFile[]): string {
@@ -95,6 +115,19 @@ export function modelFor(ctx: CallContext, req: ChatRequest, history: readonly T
   return model;
 }
 
+/** reasoning_effort goes only where the model has that knob and the host passes it on. */
+function checkReasoningEffort(ctx: CallContext, model: ModelEntry, provider: ProviderEntry, effort: string): void {
+  const efforts = model.thinking.effort ?? [];
+  if (!efforts.length) {
+    throw new UsageError(`${model.id} takes no reasoning_effort; omit it, or use a model that does (${modelsWith(ctx, (m) => Boolean(m.thinking.effort?.length))}).`);
+  }
+  if (!efforts.includes(effort)) throw new UsageError(`${model.id} takes reasoning_effort ${efforts.join(', ')}, not "${effort}".`);
+  if (!provider.reasoning_effort) {
+    const hosts = ctx.catalog.providers.filter((p) => p.reasoning_effort && p.models[model.id]).map((p) => p.id);
+    throw new UsageError(`${provider.title} accepts no reasoning controls, so reasoning_effort cannot be sent there; omit it, or use a host that takes it${hosts.length ? ` (${hosts.join(', ')})` : ''}.`);
+  }
+}
+
 export async function prepareChat(ctx: CallContext, req: ChatRequest, options: PrepareOptions = {}): Promise<PreparedCall> {
   const model = modelFor(ctx, req, options.history);
   const provider = req.provider ? requireProvider(ctx.catalog, req.provider) : ctx.settings.provider;
@@ -102,6 +135,9 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
   const host = resolveHost(provider, ctx.env);
   if (host.problem) throw new UsageError(host.problem);
 
+  if (req.thinking !== undefined && model.thinking.default === 'unknown') {
+    throw new UsageError(`Whether ${model.id} thinks, and whether that can be switched, is not published; omit thinking (the host decides).`);
+  }
   const thinkingDefault = model.thinking.default === 'enabled';
   const thinking = req.thinking ?? thinkingDefault;
   if (req.thinking !== undefined && req.thinking !== thinkingDefault) {
@@ -114,15 +150,19 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
     }
   }
 
-  if (req.temperature !== undefined) {
+  if (req.reasoning_effort !== undefined) checkReasoningEffort(ctx, model, provider, req.reasoning_effort);
+
+  // A model whose sampling rules nobody published gets the temperature asked for; the host judges it.
+  if (req.temperature !== undefined && model.sampling) {
     const allowed = thinking ? model.sampling.temperature_thinking : model.sampling.temperature_instant;
     if (allowed === undefined || Math.abs(req.temperature - allowed) > 1e-9) {
       throw new UsageError(`${model.id} accepts only temperature ${allowed} with thinking ${thinking ? 'on' : 'off'}; omit temperature (the host fixes it).`);
     }
   }
 
-  if (req.max_tokens !== undefined && req.max_tokens > model.max_output) {
-    throw new UsageError(`${model.id} writes at most ${model.max_output} tokens; lower max_tokens to ${model.max_output} or less.`);
+  const maxOutput = known(model.max_output);
+  if (req.max_tokens !== undefined && maxOutput !== undefined && req.max_tokens > maxOutput) {
+    throw new UsageError(`${model.id} writes at most ${maxOutput} tokens; lower max_tokens to ${maxOutput} or less.`);
   }
 
   if (req.response_format !== undefined && !model.structured_output) {
@@ -134,20 +174,27 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
     throw new UsageError(`${model.id} reads text only; drop the images, or use a model that takes them (${modelsWith(ctx, (m) => m.modalities.includes('image'))}).`);
   }
 
+  await checkMessages(req.messages);
   const readsPaths = Boolean(req.files?.length) || (req.images ?? []).some(isImageFile);
   const roots = readsPaths ? await allowedFolders(ctx.env, options.roots) : undefined;
-  const read = await readCallFiles(req.files, roots, ctx.settings.maxFileBytes);
-  const turn = await newTurnMessages(req, read.files, roots, options.signal);
-  const history = fitHistory(options.history ?? [], turn, model.context_window - answerReserve(model, req.max_tokens));
+  const contextWindow = known(model.context_window);
+  const fit = contextWindow === undefined ? undefined : { model: model.id, contextWindow, ...(req.max_tokens !== undefined && { maxTokens: req.max_tokens }) };
+  const read = await readCallFiles(req.files, roots, ctx.settings.maxFileBytes, fit);
+  const turn = await newTurnMessages(req, read.files, roots, options.signal, ctx.env);
+  // Unknown window: every earlier turn goes, and the host says when they no longer fit.
+  const window = contextWindow ?? Infinity;
+  // Models with Preserved Thinking get each earlier reply's reasoning back, as the host sent it.
+  const reasoningField = model.thinking.preserved ? provider.reasoning_field : undefined;
+  const history = fitHistory(options.history ?? [], turn, window - answerReserve(model, window, req.max_tokens), reasoningField);
   const messages = [...history.messages, ...turn];
   const promptTokens = estimateMessagesTokens(messages);
   const lenient = Math.floor(promptTokens * ESTIMATE_SLACK);
-  if (lenient > model.context_window) {
+  if (lenient > window) {
     const files = read.files.length ? largestFiles(read.files) : '';
-    throw new UsageError(`The prompt is about ${promptTokens} tokens, more than ${model.id}'s ${model.context_window}-token window; shorten it or use a model with a larger window.${files}`);
+    throw new UsageError(`The prompt is about ${promptTokens} tokens, more than ${model.id}'s ${window}-token window; shorten it or use a model with a larger window.${files}`);
   }
-  if (req.max_tokens !== undefined && lenient + req.max_tokens > model.context_window) {
-    throw new UsageError(`Prompt (~${promptTokens} tokens) plus max_tokens ${req.max_tokens} exceeds ${model.id}'s ${model.context_window}-token window; lower max_tokens to about ${model.context_window - promptTokens}.`);
+  if (req.max_tokens !== undefined && lenient + req.max_tokens > window) {
+    throw new UsageError(`Prompt (~${promptTokens} tokens) plus max_tokens ${req.max_tokens} exceeds ${model.id}'s ${window}-token window; lower max_tokens to about ${window - promptTokens}.`);
   }
 
   const body: Record<string, unknown> = {
@@ -162,6 +209,9 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
     if (provider.thinking_control === 'thinking_object') body.thinking = { type: thinking ? 'enabled' : 'disabled' };
     if (provider.thinking_control === 'chat_template_kwargs') body.chat_template_kwargs = { thinking };
   }
+  if (req.reasoning_effort !== undefined) body.reasoning_effort = req.reasoning_effort;
+  if (provider.prompt_cache_key && options.conversationId) body.prompt_cache_key = options.conversationId;
+  if (req.temperature !== undefined && !model.sampling) body.temperature = req.temperature;
   if (req.response_format === 'json_object') body.response_format = { type: 'json_object' };
   else if (req.response_format) {
     body.response_format = { type: 'json_schema', json_schema: { name: req.response_format.name ?? 'reply', schema: req.response_format.schema, strict: true } };

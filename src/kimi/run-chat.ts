@@ -90,35 +90,41 @@ async function runChatOnce(ctx: CallContext, req: ChatRequest, options: RunOptio
   // Refusals at the first host that can serve the call are the caller's to fix (a bad argument,
   // a spending limit), so they are thrown; a later host that cannot take the call is skipped.
   let firstServable = true;
-  for (const [i, provider] of hosts.entries()) {
-    const reason = hosts.length > 1 ? cannotServe(ctx, provider, modelId) : undefined;
-    if (reason) {
-      attempts.push({ provider: provider.id, error: reason });
-      continue;
-    }
-    let call: PreparedCall;
-    try {
-      call = await prepareChat(ctx, { ...req, provider: provider.id }, { signal: options.signal, roots: options.roots, history: conversation.turns });
-      await guard.admit(call, req.max_tokens);
-    } catch (e) {
-      if (firstServable || !(e instanceof UsageError)) throw e;
-      attempts.push({ provider: provider.id, error: `skipped: ${e.message}` });
-      continue;
-    } finally {
-      firstServable = false;
-    }
-    try {
-      const result = await streamChat(ctx, call, options);
-      await finish(call, result);
-      return result;
-    } catch (e) {
-      const last = i === hosts.length - 1;
-      if (!(e instanceof ChatFailure) || !e.hostFault || last) {
-        if (e instanceof ChatFailure) await finish(call, e.partial, e);
-        throw e;
+  try {
+    for (const [i, provider] of hosts.entries()) {
+      const reason = hosts.length > 1 ? cannotServe(ctx, provider, modelId) : undefined;
+      if (reason) {
+        attempts.push({ provider: provider.id, error: reason });
+        continue;
       }
-      attempts.push({ provider: provider.id, error: e.message });
+      let call: PreparedCall;
+      try {
+        call = await prepareChat(ctx, { ...req, provider: provider.id }, { signal: options.signal, roots: options.roots, history: conversation.turns, conversationId: conversation.id });
+        await guard.admit(call, req.max_tokens);
+      } catch (e) {
+        if (firstServable || !(e instanceof UsageError)) throw e;
+        attempts.push({ provider: provider.id, error: `skipped: ${e.message}` });
+        continue;
+      } finally {
+        firstServable = false;
+      }
+      try {
+        const result = await streamChat(ctx, call, options);
+        await finish(call, result);
+        return result;
+      } catch (e) {
+        const last = i === hosts.length - 1;
+        if (!(e instanceof ChatFailure) || !e.hostFault || last) {
+          if (e instanceof ChatFailure) await finish(call, e.partial, e);
+          throw e;
+        }
+        attempts.push({ provider: provider.id, error: e.message });
+      }
     }
+  } finally {
+    // A call admitted but never billed (its host failed before any text, or an error no reply
+    // came back from) must not hold its reservation of the budget.
+    await guard.release();
   }
   // Every remaining host was skipped (or none could serve): say what each attempt met.
   throw new UsageError(`No host could answer: ${attempts.map((a) => `${a.provider}: ${a.error}`).join('; ')}.`);

@@ -5,7 +5,7 @@
  */
 import type { ModelView } from './catalog-view.js';
 import type { ChatResult } from './chat.js';
-import { formatMoney } from './cost.js';
+import { costWords, formatMoney, isPlanCost, isPlanPrice } from './cost.js';
 import type { Estimate } from './estimate.js';
 import type { SentFile, SkippedFile } from './files/index.js';
 import type { ModelList } from './list-models.js';
@@ -36,11 +36,27 @@ export function aboutTheCall(r: ChatResult): string[] {
   return [...lines, ...(r.notes ?? [])];
 }
 
+/**
+ * What a failed call left, in words: the partial reply, or the reasoning when no text came
+ * (billed like text, so the cost is said), or nothing at all: then it is a plain failure.
+ */
+export function whatArrived(r: ChatResult): string {
+  if (r.text) return `Partial reply (${r.text.length} characters):`;
+  if (!r.reasoning) return 'No text arrived before the failure.';
+  const about = r.usage_estimated ? '~' : '';
+  const money = !r.cost ? '' : isPlanCost(r.cost) ? `, ${costWords(r.cost)}` : r.cost.total !== null ? `, ${about}${costWords(r.cost)}` : '';
+  const billed = r.usage ? ` (${about}${r.usage.completion_tokens} output tokens${money})` : '';
+  return `No text arrived, but ${r.reasoning.length} characters of reasoning did, and were billed${billed}. The reasoning:`;
+}
+
 export function estimateText(e: Estimate): string {
-  const money = (v: number | null) => formatMoney(v, e.cost.currency);
+  const { cost } = e;
+  const money = (v: number | null) => formatMoney(v, isPlanCost(cost) ? 'USD' : cost.currency);
   return [
     `${e.model} on ${e.provider}: ${e.input_tokens} input (${e.cached_tokens} cached, ${e.counted_by}) + ${e.output_tokens} output tokens`,
-    `cost ${money(e.cost.total)} = input ${money(e.cost.input)} + cached ${money(e.cost.cached)} + output ${money(e.cost.output)}`,
+    isPlanCost(cost)
+      ? `cost: ${costWords(cost)}`
+      : `cost ${money(cost.total)} = input ${money(cost.input)} + cached ${money(cost.cached)} + output ${money(cost.output)}${cost.saved_by_cache ? ` (the cache saves ${money(cost.saved_by_cache)})` : ''}`,
     `price source: ${e.price.source}, as of ${e.price.as_of}`,
     ...fileLines(e.files, e.skipped_files),
     ...e.notes,
@@ -49,15 +65,17 @@ export function estimateText(e: Estimate): string {
 
 function priceLine(h: ModelView['hosts'][number]): string {
   const p = h.price;
-  const parts = [p.input, p.cached_input, p.output].map((v) => (v === 'unknown' ? '?' : formatMoney(v, p.currency)));
+  const price = isPlanPrice(p) ? `no money: ${p.plan}` : [p.input, p.cached_input, p.output].map((v) => (v === 'unknown' ? '?' : formatMoney(v, p.currency))).join('/');
+  const deprecated = h.deprecated ? ' (deprecated by this host)' : '';
   const listed = h.listed === undefined ? '' : h.listed ? ' [live: listed]' : ' [live: NOT listed]';
-  return `${h.provider} ${parts.join('/')}${listed}`;
+  return `${h.provider} ${price}${deprecated}${listed}`;
 }
 
 export function modelListText(list: ModelList): string {
   const lines = list.models.map((m) => {
-    const thinking = m.thinking.switchable ? `thinking ${m.thinking.default} (switchable)` : 'always thinks';
-    return `${m.id}: ${m.context_window} ctx, ${m.max_output} max out, ${m.modalities.join('+')}, ${thinking}; ${m.hosts.map(priceLine).join('; ')}`;
+    const thinking = m.thinking.default === 'unknown' ? 'thinking unknown' : m.thinking.switchable ? `thinking ${m.thinking.default} (switchable)` : 'always thinks';
+    const effort = m.thinking.effort ? `, reasoning_effort ${m.thinking.effort.join('/')}` : '';
+    return `${m.id}: ${m.context_window} ctx, ${m.max_output} max out, ${m.modalities.join('+')}, ${thinking}${effort}; ${m.hosts.map(priceLine).join('; ')}`;
   });
   if (list.live) lines.push(list.live.error ? `live check of ${list.live.provider} failed: ${list.live.error}` : `live ${list.live.provider} Kimi IDs: ${list.live.kimi_ids.join(', ') || 'none'}`);
   return `Prices per 1M tokens, input/cached/output.\n${lines.join('\n')}`;

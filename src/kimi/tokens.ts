@@ -149,6 +149,9 @@ export interface ChatMessageLike {
   role: string;
   content?: unknown;
   name?: string;
+  /** An earlier reply's reasoning sent back (Preserved Thinking): the host reads it as prompt. */
+  reasoning_content?: unknown;
+  reasoning?: unknown;
 }
 
 /** Text of a message's content: a string, or the text parts of a content array. */
@@ -163,6 +166,10 @@ export function messageText(content: unknown): string {
 /** Estimated prompt tokens of a chat request, including the chat template. */
 export function estimateMessagesTokens(messages: readonly ChatMessageLike[]): number {
   let total = TOKENS_PER_REPLY;
-  for (const m of messages) total += TOKENS_PER_MESSAGE + estimateTextTokens(messageText(m.content)) + (m.name ? estimateTextTokens(m.name) : 0);
+  for (const m of messages) {
+    const reasoning = m.reasoning_content ?? m.reasoning;
+    total += TOKENS_PER_MESSAGE + estimateTextTokens(messageText(m.content)) + (m.name ? estimateTextTokens(m.name) : 0);
+    if (typeof reasoning === 'string') total += estimateTextTokens(reasoning);
+  }
   return total;
 }

@@ -20,16 +20,29 @@ export class UpstreamError extends Error {
   }
 }
 
+/**
+ * A base URL's query (a gateway's `?api-version=1` or `?key=…`) is sent with every request: the
+ * SDK appends each path to the base URL as text, which would put the path inside the query.
+ */
+function splitQuery(baseURL: string): { baseURL: string; defaultQuery?: Record<string, string> } {
+  const url = new URL(baseURL);
+  if (!url.search) return { baseURL };
+  const defaultQuery = Object.fromEntries(url.searchParams);
+  url.search = '';
+  return { baseURL: url.href, defaultQuery };
+}
+
 export function clientFor(host: Host): Promise<OpenAI> {
-  if (host.problem || !host.baseURL) return Promise.reject(new UpstreamError(host.problem ?? 'no base URL'));
-  const cacheKey = `${host.provider.id} ${host.baseURL} ${host.apiKey ?? ''}`;
+  const { baseURL } = host;
+  if (host.problem || !baseURL) return Promise.reject(new UpstreamError(host.problem ?? 'no base URL'));
+  const cacheKey = `${host.provider.id} ${baseURL} ${host.apiKey ?? ''}`;
   let client = clients.get(cacheKey);
   if (!client) {
     client = import('openai').then((module) => {
       sdk = module;
       return new module.OpenAI({
           apiKey: host.apiKey ?? 'not-needed',
-          baseURL: host.baseURL,
+          ...splitQuery(baseURL),
           timeout: HEADERS_TIMEOUT_MS,
           maxRetries: 2,
           // The SDK logs through console by default, and console.info goes to stdout.
@@ -67,8 +80,15 @@ function webPage(body: string): string | undefined {
   return clip(title || body.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim(), 120);
 }
 
-/** A short, key-free description of any upstream failure, saying what to do about it. */
+/**
+ * A short description of any upstream failure, saying what to do about it; scrubbed, since a
+ * host may echo the key in its message and the base URL may carry credentials.
+ */
 export function describeFailure(error: unknown, host: Host): string {
+  return scrub(describe(error, host));
+}
+
+function describe(error: unknown, host: Host): string {
   const e = error as { status?: number; message?: string; type?: string; requestID?: string | null };
   const where = `${host.provider.title} (${host.baseURL})`;
   const cause = rootCause(error);

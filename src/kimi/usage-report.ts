@@ -19,6 +19,8 @@ export interface UsageRow {
   estimated_calls: number;
   /** Calls with no USD price known, counted as 0 in cost_usd. */
   unpriced_calls: number;
+  /** Calls a membership plan covered (a host that bills no tokens): no money, so not in cost_usd. */
+  plan_calls: number;
 }
 
 export interface UsageReport {
@@ -56,7 +58,7 @@ export function usageReport(entries: readonly LedgerEntry[], options: { days?: n
     const key = JSON.stringify([day, e.model, e.provider]);
     let row = rows.get(key);
     if (!row) {
-      row = { day, model: e.model, provider: e.provider, calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, estimated_calls: 0, unpriced_calls: 0 };
+      row = { day, model: e.model, provider: e.provider, calls: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, estimated_calls: 0, unpriced_calls: 0, plan_calls: 0 };
       rows.set(key, row);
     }
     row.calls++;
@@ -64,7 +66,8 @@ export function usageReport(entries: readonly LedgerEntry[], options: { days?: n
     row.completion_tokens += e.completion_tokens;
     row.cost_usd = roundUsd(row.cost_usd + (e.cost_usd ?? 0));
     if (e.estimated) row.estimated_calls++;
-    if (e.cost_usd === null) row.unpriced_calls++;
+    if (e.covered_by_plan) row.plan_calls++;
+    else if (e.cost_usd === null) row.unpriced_calls++;
   }
   const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
   const sorted = [...rows.values()].sort((a, b) => order(b.day, a.day) || order(a.model, b.model) || order(a.provider, b.provider));
@@ -89,6 +92,14 @@ function table(header: string[], body: string[][], rightAligned: boolean[]): str
   return [line(header), rule, ...body.map(line)];
 }
 
+/** The money a row cost, and the calls it could not price or a plan covered (those have no amount). */
+function costCell(r: UsageRow): string {
+  const parts = r.plan_calls === r.calls ? [] : [usd(r.cost_usd)];
+  if (r.unpriced_calls) parts.push(`${count(r.unpriced_calls)} unpriced`);
+  if (r.plan_calls) parts.push(`${count(r.plan_calls)} covered by plan`);
+  return parts.join(' + ');
+}
+
 /** Markdown: a table, the total, and notes on what the numbers leave out. */
 export function formatUsage(report: UsageReport): string {
   const title = `# Kimi spending ${report.since ? `since ${report.since}` : '(every recorded call)'}`;
@@ -100,7 +111,7 @@ export function formatUsage(report: UsageReport): string {
       r.day, r.model, r.provider,
       r.estimated_calls ? `${count(r.calls)} (${count(r.estimated_calls)} est.)` : count(r.calls),
       count(r.prompt_tokens), count(r.completion_tokens),
-      r.unpriced_calls ? `${usd(r.cost_usd)} + ${count(r.unpriced_calls)} unpriced` : usd(r.cost_usd),
+      costCell(r),
     ]);
     out.push(...table(['Day', 'Model', 'Provider', 'Calls', 'Input tokens', 'Output tokens', 'Cost (USD)'], body, [false, false, false, true, true, true, true]));
     const { total } = report;
@@ -108,9 +119,11 @@ export function formatUsage(report: UsageReport): string {
   }
   const estimated = report.rows.reduce((n, r) => n + r.estimated_calls, 0);
   const unpriced = report.rows.reduce((n, r) => n + r.unpriced_calls, 0);
+  const onPlan = report.rows.reduce((n, r) => n + r.plan_calls, 0);
   const notes = [
     ...(estimated ? [`${count(estimated)} call(s) marked "est." broke off before the host reported usage; their tokens and cost are estimated from what arrived.`] : []),
     ...(unpriced ? [`${count(unpriced)} call(s) had no USD price known; they are not in the costs above.`] : []),
+    ...(onPlan ? [`${count(onPlan)} call(s) were covered by a membership plan (a host that bills no tokens): they cost no money, and budgets do not count them.`] : []),
     ...(report.torn ? [`${count(report.torn)} unreadable ledger line(s) were skipped (a write cut short by a crash); their calls are not counted.`] : []),
   ];
   if (notes.length) out.push('', ...notes.map((n) => `- ${n}`));

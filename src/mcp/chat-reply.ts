@@ -6,10 +6,10 @@ import type * as z from 'zod';
 import { ChatFailure } from '../kimi/chat.js';
 import { runChat } from '../kimi/run-chat.js';
 import type { ChatResult } from '../kimi/chat.js';
-import { formatMoney } from '../kimi/cost.js';
+import { costWords, isPlanCost } from '../kimi/cost.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { estimateTextTokens } from '../kimi/tokens.js';
-import { aboutTheCall } from '../kimi/summary.js';
+import { aboutTheCall, whatArrived } from '../kimi/summary.js';
 import { ProgressReporter } from './progress.js';
 import type { ReplyStore } from './replies.js';
 import type { chatOutput } from './schemas.js';
@@ -38,7 +38,8 @@ function footer(r: ChatResult, failure?: ChatFailure): string {
   const parts = [`${r.model} on ${r.provider}`];
   const about = r.usage_estimated ? '~' : '';
   if (r.usage) parts.push(`${about}${r.usage.prompt_tokens} in (${r.usage.cached_tokens} cached) + ${about}${r.usage.completion_tokens} out tokens`);
-  if (r.cost) parts.push(r.cost.total === null ? 'cost unknown' : `${about}${formatMoney(r.cost.total, r.cost.currency)}${r.usage_estimated ? ` (estimated: ${failure ? 'the stream broke before the host reported usage' : 'the host reported no usage'})` : ''}`);
+  // A plan's call or an unknown price has no amount to estimate.
+  if (r.cost) parts.push(isPlanCost(r.cost) || r.cost.total === null ? costWords(r.cost) : `${about}${costWords(r.cost)}${r.usage_estimated ? ` (estimated: ${failure ? 'the stream broke before the host reported usage' : 'the host reported no usage'})` : ''}`);
   if (r.finish_reason) parts.push(`finish ${r.finish_reason}`);
   if (r.conversation_id) parts.push(`conversation_id ${r.conversation_id}`);
   return `— ${parts.join(' · ')}`;
@@ -63,7 +64,7 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     cost_usd: result.cost_usd,
     request_id: result.request_id,
     ...(result.usage_estimated ? { usage_estimated: true } : {}),
-    ...(failure ? { partial: true, error: failure.message } : {}),
+    ...(failure ? { ...(failure.isPartial ? { partial: true } : {}), error: failure.message } : {}),
     ...(result.conversation_id ? { conversation_id: result.conversation_id } : {}),
     ...(result.files ? { files: result.files } : {}),
     ...(result.skipped_files ? { skipped_files: result.skipped_files } : {}),
@@ -73,15 +74,18 @@ export function renderChat(ctx: ChatContext, result: ChatResult, failure?: ChatF
     ...(result.notes ? { notes: result.notes } : {}),
   };
   const lines: string[] = [];
-  if (failure) lines.push(failure.message, '', result.text ? `Partial reply (${result.text.length} characters):` : 'No text arrived before the failure.');
+  if (failure) lines.push(failure.message, '', whatArrived(result));
+  // Reasoning that arrived without text is all the call produced: it is shown, not only returned.
   if (answer || !failure) lines.push(answer);
+  else if (reasoning) lines.push(reasoning);
   const links: NonNullable<ToolReply<ChatOutput>['links']> = [];
   if (shortened) {
     const full = result.reasoning ? `${result.text}\n\n---\nReasoning:\n\n${result.reasoning}` : result.text;
     const uri = ctx.replies.save(`${result.model} reply${failure ? ' (partial)' : ''}`, full);
     structured.full_text_uri = uri;
     links.push({ uri, name: 'full reply', mimeType: 'text/markdown' });
-    lines.push('', `[Shortened to fit this client's ${cap}-token result limit: ${answer.length} of ${result.text.length} characters shown. Read ${uri} for all of it.]`);
+    const shown = answer.length < result.text.length ? `${answer.length} of ${result.text.length} characters shown` : `reasoning: ${reasoning.length} of ${result.reasoning.length} characters shown`;
+    lines.push('', `[Shortened to fit this client's ${cap}-token result limit: ${shown}. Read ${uri} for all of it.]`);
   }
   lines.push('', ...aboutTheCall(result), footer(result, failure));
   return { text: lines.join('\n'), structured, links, isError: failure !== undefined };

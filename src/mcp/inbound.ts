@@ -25,7 +25,15 @@ function describe(error: z.ZodError): string {
 }
 
 /** What is wrong with a message's params by MCP's schema, or undefined if nothing (or the method is not MCP's). */
-export function paramsProblem(message: JSONRPCMessage): string | undefined {
+/**
+ * The requests both eras have. The schemas above are the 2025 era's: on a 2026-07-28 connection a
+ * method that era removed (initialize, ping, logging/setLevel, resources/subscribe…) is left to
+ * the SDK, which answers it Method not found, as the spec says, whatever its params.
+ */
+const SHARED_METHODS = new Set(['tools/list', 'tools/call', 'resources/list', 'resources/read', 'resources/templates/list', 'prompts/list', 'prompts/get', 'completion/complete']);
+
+export function paramsProblem(message: JSONRPCMessage, era: 'legacy' | 'modern' = 'legacy'): string | undefined {
+  if (era === 'modern' && 'method' in message && !SHARED_METHODS.has(message.method)) return undefined;
   const kind = !('method' in message) ? JSONRPCResponseSchema : 'id' in message ? JSONRPCRequestSchema : JSONRPCNotificationSchema;
   const whole = kind.safeParse(message);
   if (!whole.success) return describe(whole.error);
@@ -43,12 +51,12 @@ export function paramsProblem(message: JSONRPCMessage): string | undefined {
 }
 
 /** Installs the check on a transport before a server connects to it (the SDK sets onmessage, then starts the transport). */
-export function guardInbound(transport: Transport): void {
+export function guardInbound(transport: Transport, era: 'legacy' | 'modern'): void {
   const start = transport.start.bind(transport);
   transport.start = () => {
     const dispatch = transport.onmessage;
     transport.onmessage = (message, extra) => {
-      const problem = paramsProblem(message);
+      const problem = paramsProblem(message, era);
       if (problem === undefined) return dispatch?.(message, extra);
       if ('method' in message && 'id' in message) {
         const error = { jsonrpc: '2.0' as const, id: message.id, error: { code: ProtocolErrorCode.InvalidParams, message: `Invalid params for ${clip(message.method, 60)}: ${problem}` } };

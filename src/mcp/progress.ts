@@ -3,6 +3,8 @@
  * newest text. Throttled (about ten a second), each send awaited and queued so messages keep
  * their order, a keep-alive while the model is silent, and nothing after `finish()` resolves.
  */
+import { scrubSettled } from '../log.js';
+
 export const PROGRESS_INTERVAL_MS = 100;
 export const KEEP_ALIVE_MS = 5_000;
 export const TAIL_CHARS = 200;
@@ -65,7 +67,10 @@ export class ProgressReporter {
     if (Date.now() - this.lastSent < PROGRESS_INTERVAL_MS) return;
     this.lastSent = Date.now();
     const thinking = 'thinking: ';
-    await this.enqueue(text ? tail(text) : `${thinking}${tail(reasoning, TAIL_CHARS - thinking.length)}`);
+    // Scrubbed before the tail is cut, so the cut can never leave part of a key; text that may
+    // all be a key still arriving is not shown yet.
+    const shown = text ? tail(scrubSettled(text)) : `${thinking}${tail(scrubSettled(reasoning), TAIL_CHARS - thinking.length)}`;
+    await this.enqueue(shown || this.status());
   }
 
   note(message: string): Promise<void> {

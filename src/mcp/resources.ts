@@ -5,6 +5,7 @@
 import { ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
 import type { McpServer } from '@modelcontextprotocol/server';
 import type { Catalog, SourceFile } from '../catalog/load.js';
+import { isPlanPrice } from '../kimi/cost.js';
 import { jsonSchemaOf } from './json-schema.js';
 import type { ReplyStore } from './replies.js';
 import type { KimiTool } from './tool.js';
@@ -39,14 +40,15 @@ export function pricingTable(catalog: Catalog): string {
     catalog.providers.flatMap((p) => {
       const entry = p.models[m.id];
       if (!entry) return [];
-      const { input, cached_input, output, currency, source, as_of } = entry.price;
-      return [`| ${m.id} | ${p.id} | \`${entry.id}\` | ${input} | ${cached_input} | ${output} | ${currency} | ${source} | ${as_of} |`];
+      const { price } = entry;
+      const amounts = isPlanPrice(price) ? `no money: ${price.plan} | | | ` : `${price.input} | ${price.cached_input} | ${price.output} | ${price.currency}`;
+      return [`| ${m.id} | ${p.id} | \`${entry.id}\` | ${amounts} | ${price.source} | ${price.as_of} |`];
     }),
   );
   return [
     '# Kimi prices per 1M tokens',
     '',
-    'Generated from the frontmatter of skill/references/providers/*.md. `unknown` means no price was published; none is guessed.',
+    'Generated from the frontmatter of skill/references/providers/*.md. `unknown` means no price was published; none is guessed. "no money" marks a host whose membership plan covers calls instead of tokens.',
     '',
     '| Model | Host | Host model ID | Input | Cached input | Output | Currency | Source | As of |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -4,7 +4,19 @@ import type { Catalog } from '../catalog/load.js';
 
 const nonEmpty = <T extends string>(values: T[]): [T, ...T[]] => values as [T, ...T[]];
 
-export const modelArg = (catalog: Catalog) => z.enum(nonEmpty(catalog.models.map((m) => m.id)));
+/**
+ * A plain string checked against the catalog, like providerArg: an enum would cost every model's
+ * name in tools/list on every turn (three tools carry it), and grows with the catalog. An unknown
+ * name gets an error listing the models.
+ */
+export const modelArg = (catalog: Catalog) => {
+  const ids = catalog.models.map((m) => m.id);
+  return z.string().refine((id) => ids.includes(id), { error: (issue) => `unknown model ${JSON.stringify(issue.input)}; use one of: ${ids.join(', ')}` });
+};
+
+/** Every effort some model takes; which model takes which is checked with the call (request.ts). */
+const effortArg = (catalog: Catalog) => z.enum(nonEmpty([...new Set(catalog.models.flatMap((m) => m.thinking.effort ?? []))]));
+
 /** A plain string: the host is usually set once in the environment, so its list is not worth
  *  the context an enum costs on every turn; an unknown name gets an error listing the hosts. */
 export const providerArg = z.string();
@@ -24,22 +36,31 @@ export const chatMessages = z
 
 const amount = z.number().nullable();
 
-export const priceOut = z.object({
-  input: z.union([z.number(), z.literal('unknown')]),
-  cached_input: z.union([z.number(), z.literal('unknown')]),
-  output: z.union([z.number(), z.literal('unknown')]),
-  currency: z.enum(['USD', 'CNY']),
-  source: z.string(),
-  as_of: z.string(),
-});
+/** Per 1M tokens, or the plan that covers calls on a host that bills no tokens. */
+export const priceOut = z.union([
+  z.object({
+    input: z.union([z.number(), z.literal('unknown')]),
+    cached_input: z.union([z.number(), z.literal('unknown')]),
+    output: z.union([z.number(), z.literal('unknown')]),
+    currency: z.enum(['USD', 'CNY']),
+    source: z.string(),
+    as_of: z.string(),
+  }),
+  z.object({ plan: z.string(), source: z.string(), as_of: z.string() }),
+]);
 
-export const costOut = z.object({
-  currency: z.enum(['USD', 'CNY']),
-  input: amount,
-  cached: amount,
-  output: amount,
-  total: amount,
-});
+/** Money in the host's currency (what the prompt cache saved, when some input was cached), or the plan that covered the call. */
+export const costOut = z.union([
+  z.object({
+    currency: z.enum(['USD', 'CNY']),
+    input: amount,
+    cached: amount,
+    output: amount,
+    total: amount,
+    saved_by_cache: amount.optional(),
+  }),
+  z.object({ covered_by_plan: z.string() }),
+]);
 
 const count = z.number().int().nonnegative();
 
@@ -59,6 +80,7 @@ export const chatInput = (catalog: Catalog) =>
     max_tokens: z.number().int().positive().optional(),
     temperature: z.number().optional(),
     thinking: z.boolean().optional(),
+    reasoning_effort: effortArg(catalog).optional(),
     response_format: z.union([z.literal('json_object'), z.object({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()) })]).optional(),
     images: z.array(z.string()).optional(),
     files: filesArg.optional(),

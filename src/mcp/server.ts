@@ -47,6 +47,6 @@ export function createServer(catalog: Catalog, env: Env, { era = 'legacy', repli
   server.server.onerror = (e) => log('protocol error:', e.message);
   // Whatever the transport: requests with wrong params get -32602 naming the field, not -32603.
   const connect = server.connect.bind(server);
-  server.connect = (transport) => (guardInbound(transport), connect(transport));
+  server.connect = (transport) => (guardInbound(transport, era), connect(transport));
   return server;
 }

@@ -1,7 +1,8 @@
 /**
  * Our Kimi host simulator: a real HTTP server on 127.0.0.1 with real SSE that answers as
  * Moonshot's API does: Bearer auth, model rules (fixed sampling, thinking switch, text-only
- * models, one output cap field), `reasoning_content` deltas, usage inside the finishing choice and
+ * models, one output cap field, reasoning_effort only on K3-family models, an earlier tool call's
+ * reasoning_content required while thinking), `reasoning_content` deltas, usage inside the finishing choice and
  * in the include_usage chunk with either cached layout, tool-call deltas, Moonshot error bodies,
  * 429s with and without Retry-After, and scripted faults: mid-stream drops, in-band errors,
  * streams that end early, and stalls. Tests drive it through the real openai SDK; nothing leaves
@@ -131,8 +132,11 @@ export interface Simulator {
 }
 
 const TEXT_ONLY = new Set(['kimi-k3', 'kimi-k2.7-code']);
-const ALWAYS_THINKING = new Set(['kimi-k3', 'kimi-k2.7-code']);
+const ALWAYS_THINKING = new Set(['kimi-k3.1-pro', 'kimi-k3', 'kimi-k2.7-code']);
 const FIXED_SAMPLING = new Set(['kimi-k2.6', 'kimi-k2.5']);
+/** Models that take a top-level reasoning_effort, and its values. */
+const EFFORT_MODELS = new Set(['kimi-k3.1-pro', 'kimi-k3']);
+const EFFORTS = ['low', 'high', 'max'];
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -150,7 +154,7 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
   return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
 }
 
-type Message = { role: string; content: unknown };
+type Message = { role: string; content: unknown; tool_calls?: unknown[]; reasoning_content?: unknown };
 
 function lastUserText(messages: Message[]): string {
   const user = [...messages].reverse().find((m) => m.role === 'user');
@@ -178,6 +182,15 @@ function validate(body: Record<string, unknown>, models: string[]): [number, str
   const thinking = (body.thinking as { type?: string } | undefined)?.type;
   if (thinking !== undefined && !['enabled', 'disabled'].includes(thinking)) return [400, 'invalid_request_error', 'invalid thinking type'];
   if (ALWAYS_THINKING.has(model) && thinking === 'disabled') return [400, 'invalid_request_error', 'invalid thinking: only type=enabled is allowed for this model'];
+  if (body.reasoning_effort !== undefined) {
+    if (!EFFORT_MODELS.has(model)) return [400, 'invalid_request_error', 'Invalid request: reasoning_effort is not supported for this model'];
+    if (!EFFORTS.includes(String(body.reasoning_effort))) return [400, 'invalid_request_error', `Invalid request: reasoning_effort must be one of ${EFFORTS.join(', ')}`];
+  }
+  // With thinking on, an earlier assistant tool call must carry its reasoning back.
+  if (thinking !== 'disabled') {
+    const bare = messages.findIndex((m) => m.role === 'assistant' && m.tool_calls?.length && typeof m.reasoning_content !== 'string');
+    if (bare !== -1) return [400, 'invalid_request_error', `thinking is enabled but reasoning_content is missing in assistant tool call message at index ${bare}`];
+  }
   if (FIXED_SAMPLING.has(model) && body.temperature !== undefined) {
     const allowed = thinking === 'disabled' ? 0.6 : 1.0;
     if (body.temperature !== allowed) return [400, 'invalid_request_error', `invalid temperature: only ${allowed} is allowed for this model`];
@@ -198,7 +211,7 @@ function chunkText(text: string, size: number): string[] {
 }
 
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
-  const models = options.models ?? ['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5'];
+  const models = options.models ?? ['kimi-k3.1-pro', 'kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5', 'kimi-for-coding'];
   const requests: RequestLog[] = [];
   const streams: StreamEvent[] = [];
   const queue: Behaviour[] = [];

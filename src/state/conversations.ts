@@ -54,7 +54,7 @@ function isTurn(value: unknown): value is Turn & { v?: number } {
 
 export class ConversationStore {
   /** `<stateDir>/conversations`. */
-  constructor(private readonly folder: string) {}
+  constructor(readonly folder: string) {}
 
   static newId(): string {
     return randomUUID();

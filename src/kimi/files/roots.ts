@@ -52,7 +52,7 @@ export async function existingRoots(roots: readonly string[], from = SERVER_FOLD
   const existing: Array<{ given: string; real: string }> = [];
   for (const root of found) if (root && !existing.some((r) => r.real === root.real)) existing.push(root);
   if (!existing.length) {
-    throw new UsageError(`None of the folders this server may read from exists (${roots.join(', ') || 'none given'}). Start the server in the project folder, or list existing folders in KIMI_MCP_ROOTS (or in the client's roots).`);
+    throw new UsageError(`None of the folders this call may read from exists (${roots.join(', ') || 'none given'}: ${from}). Create one, or add an existing folder to ${whereFoldersAreAdded(from)}.`);
   }
   return existing.map((r, i) => ({ ...r, from, label: i === 0 ? '' : basename(r.given) || r.given }));
 }
@@ -86,10 +86,17 @@ export function shownPath(root: Root, rel: string): string {
   return root.label ? `${root.label}/${rel}` : rel;
 }
 
+/**
+ * Where another folder can be allowed, in the caller's words (`from` names the list): the
+ * variable when the list draws on it, else the list itself ("the client's roots").
+ */
+function whereFoldersAreAdded(from: string): string {
+  return from.includes('KIMI_MCP_ROOTS') ? 'KIMI_MCP_ROOTS' : from;
+}
+
 export function outsideRoots(path: string, roots: readonly Root[]): UsageError {
   const from = roots[0]?.from ?? SERVER_FOLDERS;
-  const fix = from.startsWith(SERVER_FOLDERS) ? 'add its folder to KIMI_MCP_ROOTS' : "add its folder to the client's roots";
-  return new UsageError(`${path} is outside the folders this server may read (${roots.map((r) => r.given).join(', ')}: ${from}). Give a path inside one of them, or ${fix}.`);
+  return new UsageError(`${path} is outside the folders this call may read (${roots.map((r) => r.given).join(', ')}: ${from}). Give a path inside one of them, or add its folder to ${whereFoldersAreAdded(from)}.`);
 }
 
 /** A file:// URI as a path; anything else unchanged. */

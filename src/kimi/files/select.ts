@@ -76,7 +76,7 @@ async function fromPath(entry: string, real: string, range: LineRange | undefine
     if (range) throw new UsageError(`${entry}: ${shownPath(root, rel) || root.given} is a folder; a line range needs a file.`);
     return globAll(entry, [{ root, pattern: rel ? `${escapePath(rel)}/**` : '**' }], context);
   }
-  if (!info.isFile()) throw new UsageError(`${entry} is not a regular file (a device, socket or pipe); name a text file.`);
+  // A pipe, socket or device goes on like a file: measuring skips it, whichever route reached it.
   return { hits: [{ root, rel, real, named: true, ...(range && { range }) }], misses: [] };
 }
 

@@ -5,6 +5,9 @@ import { defineTool } from '../tool.js';
 import type { ToolContext } from '../tool.js';
 import { priceOut, providerArg } from '../schemas.js';
 
+/** Tokens, or `unknown` where nobody published the limit (the host enforces its own). */
+const limit = z.union([z.number(), z.literal('unknown')]);
+
 export const listModelsTool = (ctx: ToolContext) =>
   defineTool({
     name: 'list_models',
@@ -19,11 +22,20 @@ export const listModelsTool = (ctx: ToolContext) =>
         z.object({
           id: z.string(),
           title: z.string(),
-          context_window: z.number(),
-          max_output: z.number(),
+          context_window: limit,
+          max_output: limit,
           modalities: z.array(z.string()),
-          thinking: z.object({ default: z.enum(['enabled', 'disabled']), switchable: z.boolean(), effort: z.array(z.string()).optional() }),
-          hosts: z.array(z.object({ provider: z.string(), model_id: z.string(), price: priceOut, listed: z.boolean().optional() })),
+          thinking: z.object({ default: z.enum(['enabled', 'disabled', 'unknown']), switchable: z.boolean(), effort: z.array(z.string()).optional() }),
+          hosts: z.array(
+            z.object({
+              provider: z.string(),
+              model_id: z.string(),
+              price: priceOut,
+              /** The host lists the model as deprecated (still callable). */
+              deprecated: z.object({ source: z.string(), as_of: z.string() }).optional(),
+              listed: z.boolean().optional(),
+            }),
+          ),
         }),
       ),
       live: z.object({ provider: z.string(), kimi_ids: z.array(z.string()), error: z.string().optional() }).optional(),
