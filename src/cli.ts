@@ -4,7 +4,7 @@
  * Every failure prints what to do and exits non-zero; nothing crashes.
  */
 import { UsageError } from './kimi/errors.js';
-import { chatOptions, costOptions, exitWith, parseCommandLine, USAGE } from './cli/args.js';
+import { agentOptions, chatOptions, costOptions, exitWith, parseCommandLine, USAGE } from './cli/args.js';
 import { bundleDir } from './catalog/snapshot.js';
 import { serveStdio } from './startup/fast-stdio.js';
 import { version } from './version.js';
@@ -29,7 +29,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   const { values, command, target, extra } = line;
   if (values.version) return void process.stdout.write(`${version}\n`), 0;
   if (values.help || command === 'help' || command === undefined) return void process.stdout.write(`${USAGE}\n`), 0;
-  if (extra.length) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}. Quote the prompt: kimi-mcp chat "…"`);
+  if (extra.length) throw new UsageError(`Unexpected arguments: ${extra.join(' ')}. Quote the prompt: kimi-mcp ${command === 'agent' ? 'agent' : 'chat'} "…"`);
 
   const { cliContext } = await import('./cli/context.js');
   const cli = await cliContext(bundleDir(import.meta.url));
@@ -46,6 +46,10 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'chat': {
       const { runChatCommand } = await import('./cli/chat.js');
       return runChatCommand(cli, target, chatOptions(line));
+    }
+    case 'agent': {
+      const { runAgentCommand } = await import('./cli/agent.js');
+      return runAgentCommand(cli, target, agentOptions(line));
     }
     case 'cost': {
       const { runCostCommand } = await import('./cli/chat.js');

@@ -69,6 +69,19 @@ describe('the skill catalog', () => {
     expect(catalog.providers.find((p) => p.id === 'runapi')!.reasoning_effort).toBe(false);
   });
 
+  it('says per host and model whether tool calls are accepted, with a source; unknown where nobody published it', () => {
+    const facts = Object.fromEntries(catalog.providers.map((p) => [p.id, Object.fromEntries(Object.entries(p.models).map(([m, o]) => [m, o.tool_calls === 'unknown' ? 'unknown' : o.tool_calls.accepted]))]));
+    expect(facts.runapi).toEqual({ 'kimi-k3': false, 'kimi-k2.7-code': false, 'kimi-k2.6': true, 'kimi-k2.5': true });
+    expect(Object.values(facts.moonshot!).every((v) => v === true)).toBe(true);
+    expect(Object.values(facts['moonshot-cn']!).every((v) => v === true)).toBe(true);
+    for (const host of ['together', 'fireworks', 'openrouter', 'nvidia', 'custom', 'kimi-code']) expect(Object.values(facts[host]!).every((v) => v === 'unknown')).toBe(true);
+    for (const p of catalog.providers) {
+      for (const offer of Object.values(p.models)) {
+        if (offer.tool_calls !== 'unknown') expect(offer.tool_calls.source).toMatch(p.id === 'runapi' ? /runapi-ai\/kimi README, commit ea934a7/ : /research refresh §4/);
+      }
+    }
+  });
+
   it('SKILL.md follows the Agent Skills rules strict validators apply', () => {
     expect(catalog.skill.name).toBe('kimi');
     expect(catalog.skill.description.length).toBeLessThan(1024);
@@ -129,6 +142,12 @@ describe('broken skill files fail at load, naming the file and the field', () =>
       /kimi-k3\.1-pro\.md: max_output: .*expected number/],
     ['a price without a source', 'skill/references/providers/fireworks.md', (t) => t.replace(/\n\s+source: LiteLLM fireworks_ai\/accounts\/fireworks\/models\/kimi-k2p5/, ''),
       /fireworks\.md: models\.kimi-k2\.5\.price\.source/],
+    ['a tool-calls fact without its source', 'skill/references/providers/runapi.md', (t) => t.replace(/\n\s+source: "runapi-ai\/kimi README, commit ea934a7: RunAPI takes basic text only[^\n]*/, ''),
+      /providers\/runapi\.md: models\.kimi-k3\.tool_calls\.source/],
+    ['an offer that does not say whether the host takes tool calls for it', 'skill/references/providers/together.md', (t) => t.replace(/\n\s+tool_calls: unknown/, ''),
+      /together\.md: models\.kimi-k2\.7-code\.tool_calls/],
+    ['tool-call support written as neither a fact nor unknown', 'skill/references/providers/nvidia.md', (t) => t.replace('tool_calls: unknown', 'tool_calls: yes'),
+      /nvidia\.md: models\.kimi-k2\.6\.tool_calls/],
     ['a host naming a model the catalog lacks', 'skill/references/providers/nvidia.md', (t) => t.replace('  kimi-k2.5:\n', '  kimi-k9:\n'),
       /nvidia\.md: models\.kimi-k9: unknown model \(known: .*kimi-k2\.6.*\)/],
     ['an inline YAML list in SKILL.md', 'SKILL.md', (t) => t.replace(/env:\n\s+- RUNAPI_KEY/, 'env: [RUNAPI_KEY]'),

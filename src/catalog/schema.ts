@@ -42,6 +42,13 @@ export const planPriceSchema = z
 
 export const priceSchema = z.union([tokenPriceSchema, planPriceSchema]);
 
+/**
+ * Whether the host accepts OpenAI function tools, and tool history, for the model (kimi_agent
+ * needs both), with who says so; `unknown` where nobody published it, which kimi_agent treats as
+ * "cannot".
+ */
+const toolCallsSchema = orUnknown(z.object({ accepted: z.boolean(), source: z.string().min(1), as_of: day }).strict());
+
 /** The host has put this model on its deprecated list: still callable, but say so. */
 const deprecationSchema = z.object({ source: z.string().min(1), as_of: day }).strict();
 
@@ -108,7 +115,7 @@ export const providerSchema = z
     reasoning_field: z.enum(['reasoning_content', 'reasoning']),
     models_endpoint: z.boolean(),
     token_count_endpoint: z.string().startsWith('/').optional(),
-    models: z.record(id, z.object({ id: z.string().min(1), price: priceSchema, deprecated: deprecationSchema.optional() }).strict()),
+    models: z.record(id, z.object({ id: z.string().min(1), tool_calls: toolCallsSchema, price: priceSchema, deprecated: deprecationSchema.optional() }).strict()),
   })
   .strict()
   .refine((p) => p.base_url !== undefined || p.base_url_env !== undefined, {
@@ -150,6 +157,7 @@ export type TokenPrice = z.output<typeof tokenPriceSchema>;
 export type PlanPrice = z.output<typeof planPriceSchema>;
 export type Price = z.output<typeof priceSchema>;
 export type Deprecation = z.output<typeof deprecationSchema>;
+export type ToolCallsSupport = z.output<typeof toolCallsSchema>;
 export type Model = z.output<typeof modelSchema>;
 export type Provider = z.output<typeof providerSchema>;
 export type Note = z.output<typeof noteSchema>;

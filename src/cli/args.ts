@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../kimi/errors.js';
 import { log, scrub } from '../log.js';
 import { version } from '../version.js';
+import type { AgentCommandOptions } from './agent.js';
 import type { ChatOptions, CostOptions } from './chat.js';
 
 export const USAGE = `kimi-mcp ${version}: Kimi models for coding agents, over MCP or the shell.
@@ -23,6 +24,12 @@ Usage:
                                     --file <path|glob> (repeatable, within the current folder),
                                     --continue <conversation_id>, --yes to confirm a call
                                     above KIMI_CONFIRM_ABOVE_USD without asking)
+  kimi-mcp agent "<task>"          Kimi explores the current folder (plus KIMI_MCP_ROOTS) with
+                                    read-only tools and answers; it never writes or runs anything.
+                                    --mode propose: its changes come back as a patch on stdout
+                                    (--patch-only: just the patch, for git apply). --file, --model,
+                                    --max-steps N (default 25, at most 100), --max-cost-usd X,
+                                    --continue <conversation_id>, --json, --yes
   kimi-mcp cost [--text T] [--file F ...] [--input-tokens N] [--output-tokens N] [--model M] [--json]
   kimi-mcp usage [--json] [--days N]   spending by day, model and host (from the ledger)
   kimi-mcp demo                     see it work against a local simulator (no key, no network)
@@ -51,6 +58,10 @@ export const OPTIONS = {
   text: { type: 'string' },
   file: { type: 'string', multiple: true },
   continue: { type: 'string' },
+  mode: { type: 'string' },
+  'max-steps': { type: 'string' },
+  'max-cost-usd': { type: 'string' },
+  'patch-only': { type: 'boolean' },
   yes: { type: 'boolean', short: 'y' },
   'input-tokens': { type: 'string' },
   'output-tokens': { type: 'string' },
@@ -77,6 +88,13 @@ export function chatOptions({ values }: CommandLine): ChatOptions {
   return {
     model: values.model, provider: values.provider, system: values.system, maxTokens: values['max-tokens'],
     ...(thinking !== undefined ? { thinking } : {}), image: values.image, file: values.file, continue: values.continue, yes: values.yes, json: values.json,
+  };
+}
+
+export function agentOptions({ values }: CommandLine): AgentCommandOptions {
+  return {
+    mode: values.mode, file: values.file, model: values.model, maxSteps: values['max-steps'], maxCostUsd: values['max-cost-usd'],
+    continue: values.continue, yes: values.yes, json: values.json, patchOnly: values['patch-only'],
   };
 }
 

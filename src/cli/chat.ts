@@ -35,12 +35,12 @@ export interface ChatOptions {
 const STATUS_EVERY_MS = 5_000;
 
 /** The shell reads files where it runs: the current folder, plus KIMI_MCP_ROOTS (refusals say so). */
-function shellFolders(env: Env): RootsSource {
+export function shellFolders(env: Env): RootsSource {
   const allowed: AllowedFolders = { folders: defaultRoots(env, process.cwd()), from: 'the current folder plus KIMI_MCP_ROOTS' };
   return async () => allowed;
 }
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
@@ -54,7 +54,7 @@ function wholeNumber(value: string | undefined, flag: string): number | undefine
 }
 
 /** Asks on the terminal; without one (piped), there is nobody to ask and the guard refuses. */
-function terminalConfirm(yes: boolean | undefined): Confirm | undefined {
+export function terminalConfirm(yes: boolean | undefined): Confirm | undefined {
   if (yes) return async () => 'accept';
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
   return async (question) => {

@@ -194,7 +194,8 @@ function emptyResult(call: PreparedCall): ChatResult {
 
 /** What had arrived when a stream broke: the text, or the reasoning when no text came (it is billed too). */
 function arrivedSoFar(r: ChatResult): string {
-  return !r.text && r.reasoning ? `${r.reasoning.length} characters of reasoning, before any text` : `${r.text.length} characters`;
+  const calls = r.tool_calls.length ? ` and ${r.tool_calls.length} tool call${r.tool_calls.length === 1 ? '' : 's'}` : '';
+  return !r.text && r.reasoning ? `${r.reasoning.length} characters of reasoning${calls}, before any text` : `${r.text.length} characters${calls}`;
 }
 
 /** The streamed request itself: retries, idle timer, cancellation, partial text on failure. */
@@ -216,9 +217,10 @@ export async function streamChat(ctx: CallContext, call: PreparedCall, options: 
    * before its usage chunk, or it sent none. Then usage and cost are our estimate.
    */
   const estimateUsage = () => {
-    if (result.usage || (!result.text && !result.reasoning)) return;
+    if (result.usage || generatedNothing(result)) return;
     const reasoningTokens = estimateTextTokens(result.reasoning);
-    price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + reasoningTokens, cached_tokens: 0, reasoning_tokens: reasoningTokens });
+    const callTokens = result.tool_calls.length ? estimateTextTokens(JSON.stringify(result.tool_calls)) : 0;
+    price(result, call, { prompt_tokens: call.promptTokens, completion_tokens: estimateTextTokens(result.text) + reasoningTokens + callTokens, cached_tokens: 0, reasoning_tokens: reasoningTokens });
     result.usage_estimated = true;
   };
   const fail = (kind: FailureKind, message: string, hostFault = false) => {

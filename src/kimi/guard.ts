@@ -66,6 +66,33 @@ export function usdPrice(ctx: CallContext, model: ModelEntry, price: Price): Usd
   return { input, cached, output, highestKnown };
 }
 
+/** A call's worst case in USD, what it is made of, and how to bring it under a limit. */
+export interface WorstCase {
+  usd: number;
+  price: UsdPrice;
+  /** The tokens, model, host and price the worst case is made of, in words. */
+  what: string;
+  /** What to change so the worst case fits `limitUsd`: a max_tokens, or a shorter prompt. */
+  lower: (limitUsd: number) => string;
+}
+
+/**
+ * The most a call can cost: its estimated prompt plus all the output it may produce, at this
+ * host's USD price (the highest known where it published none). Null when no host published one.
+ */
+export function worstCaseOf(ctx: CallContext, call: PreparedCall, maxTokens: number | undefined): WorstCase | null {
+  const { model, provider } = call;
+  const price = usdPrice(ctx, model, call.price);
+  if (!price) return null;
+  const output = outputBound(model, call.promptTokens, maxTokens);
+  const inputUsd = (call.promptTokens * price.input) / PER_MILLION;
+  const what = `~${call.promptTokens} input + up to ${output} output tokens on ${model.id} via ${provider.id} at ${usd(price.input)}/${usd(price.output)} per 1M${price.highestKnown ? ` (${provider.id} has published no USD price, so its highest known price on any host is used)` : ''}`;
+  /** The max_tokens that keeps the worst case within `limit`, as a hint. */
+  const fits = (limit: number) => Math.floor(((limit - inputUsd) * PER_MILLION) / price.output);
+  const lower = (limit: number) => (fits(limit) > 0 ? `lower max_tokens to ${fits(limit)} or less` : 'send a shorter prompt');
+  return { usd: inputUsd + (output * price.output) / PER_MILLION, price, what, lower };
+}
+
 export function guardIsOn(limits: SpendingLimits): boolean {
   return limits.maxPerCallUsd !== undefined || limits.budgetUsd !== undefined || limits.confirmAboveUsd !== undefined || limits.invalid.length > 0;
 }
@@ -105,17 +132,11 @@ export class SpendingGuard {
       this.notes.push(`${model.id} on ${provider.id} is covered by the ${call.price.plan}: it costs no money, so the spending limits do not count it.`);
       return;
     }
-    const price = usdPrice(this.ctx, model, call.price);
-    if (!price) {
+    const worstCase = worstCaseOf(this.ctx, call, maxTokens);
+    if (!worstCase) {
       throw new UsageError(`No price for ${model.id} is published by any host, so the spending guard cannot bound this call. Use a model with a known price (list_models), or unset KIMI_MAX_COST_PER_CALL_USD, KIMI_BUDGET_USD and KIMI_CONFIRM_ABOVE_USD.`);
     }
-    const output = outputBound(model, call.promptTokens, maxTokens);
-    const inputUsd = (call.promptTokens * price.input) / PER_MILLION;
-    const worst = inputUsd + (output * price.output) / PER_MILLION;
-    const what = `~${call.promptTokens} input + up to ${output} output tokens on ${model.id} via ${provider.id} at ${usd(price.input)}/${usd(price.output)} per 1M${price.highestKnown ? ` (${provider.id} has published no USD price, so its highest known price on any host is used)` : ''}`;
-    /** The max_tokens that keeps the worst case within `limit`, as a hint. */
-    const fits = (limit: number) => Math.floor(((limit - inputUsd) * PER_MILLION) / price.output);
-    const lower = (limit: number) => (fits(limit) > 0 ? `lower max_tokens to ${fits(limit)} or less` : 'send a shorter prompt');
+    const { usd: worst, what, lower, price } = worstCase;
     if (price.highestKnown) this.notes.push(`${model.id} has no published USD price on ${provider.id}; the spending guard counts it at its highest known price (${usd(price.input)} input, ${usd(price.output)} output per 1M).`);
 
     const cap = this.limits.maxPerCallUsd;

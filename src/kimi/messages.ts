@@ -93,6 +93,8 @@ function turnMessages(turn: Turn, reasoningField: string | undefined): ChatMessa
  * whole turns first. The conversation's first system message stays: it sets the ground rules.
  */
 export function fitHistory(turns: readonly Turn[], current: readonly ChatMessage[], budget: number, reasoningField?: string): { messages: ChatMessage[]; dropped: number } {
+  // Nothing to fit: spares estimating `current`, which an agent step's whole history is.
+  if (turns.length === 0) return { messages: [], dropped: 0 };
   const first = turns[0]?.messages[0];
   const pinned: ChatMessage[] = first?.role === 'system' ? [first as ChatMessage] : [];
   const perTurn = turns.map((t, i) => (i === 0 && pinned.length ? turnMessages(t, reasoningField).slice(1) : turnMessages(t, reasoningField)));

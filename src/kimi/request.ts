@@ -17,7 +17,7 @@ import type { Turn } from '../state/conversations.js';
 import type { SentFile, SkippedFile } from './files/index.js';
 import { allowedFolders, checkMessages, fitHistory, newTurnMessages, readCallFiles } from './messages.js';
 import type { ChatMessage, RootsSource } from './messages.js';
-import { estimateMessagesTokens } from './tokens.js';
+import { estimateMessagesTokens, estimateTextTokens } from './tokens.js';
 
 export type ResponseFormat = 'json_object' | { name?: string; schema: Record<string, unknown> };
 
@@ -38,6 +38,26 @@ export interface ChatRequest {
   files?: string[];
   /** Continue this stored conversation (see state/conversations.ts). */
   conversation_id?: string;
+  /** Functions the model may call, sent as OpenAI function tools (a kimi_agent step). */
+  tools?: ToolSpec[];
+  /** Whether the model may call them; thinking models take only these two values. */
+  tool_choice?: 'auto' | 'none';
+}
+
+/** A function the model may call: sent as {type: 'function', function: {name, description, parameters}}. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+/**
+ * Prompt tokens that estimateMessagesTokens does not see: the tool declarations (the host
+ * renders them into the prompt) and the calls of earlier assistant turns.
+ */
+export function toolTokens(messages: readonly ChatMessage[], tools: readonly ToolSpec[] = []): number {
+  const calls = messages.flatMap((m) => (Array.isArray(m.tool_calls) ? (m.tool_calls as unknown[]) : []));
+  return (tools.length ? estimateTextTokens(JSON.stringify(tools)) : 0) + (calls.length ? estimateTextTokens(JSON.stringify(calls)) : 0);
 }
 
 /** What a call needs besides its arguments: earlier turns and the folders files may come from. */
@@ -187,7 +207,7 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
   const reasoningField = model.thinking.preserved ? provider.reasoning_field : undefined;
   const history = fitHistory(options.history ?? [], turn, window - answerReserve(model, window, req.max_tokens), reasoningField);
   const messages = [...history.messages, ...turn];
-  const promptTokens = estimateMessagesTokens(messages);
+  const promptTokens = estimateMessagesTokens(messages) + toolTokens(messages, req.tools);
   const lenient = Math.floor(promptTokens * ESTIMATE_SLACK);
   if (lenient > window) {
     const files = read.files.length ? largestFiles(read.files) : '';
@@ -212,6 +232,10 @@ export async function prepareChat(ctx: CallContext, req: ChatRequest, options: P
   if (req.reasoning_effort !== undefined) body.reasoning_effort = req.reasoning_effort;
   if (provider.prompt_cache_key && options.conversationId) body.prompt_cache_key = options.conversationId;
   if (req.temperature !== undefined && !model.sampling) body.temperature = req.temperature;
+  if (req.tools?.length) {
+    body.tools = req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
+    if (req.tool_choice) body.tool_choice = req.tool_choice;
+  }
   if (req.response_format === 'json_object') body.response_format = { type: 'json_object' };
   else if (req.response_format) {
     body.response_format = { type: 'json_schema', json_schema: { name: req.response_format.name ?? 'reply', schema: req.response_format.schema, strict: true } };

@@ -1,7 +1,9 @@
 /**
  * One Kimi call as the tools and the CLI make it: within its conversation (earlier turns first,
  * the finished turn stored, a partial reply included), through the spending guard, and on the
- * next host of KIMI_FALLBACK when the chosen one fails before anything was generated.
+ * next host of KIMI_FALLBACK when the chosen one fails before anything was generated. The host
+ * loop (answerFromHosts) is shared with an agent step (run-step.ts), which differs only in what it
+ * sends, which hosts may take it and what it keeps.
  */
 import type { ProviderEntry } from '../catalog/load.js';
 import { ChatFailure, streamChat } from './chat.js';
@@ -21,9 +23,9 @@ export interface RunOptions extends ChatOptions {
   confirm?: Confirm;
 }
 
-/** The chosen host first, then the fallback hosts in the user's order, each once. */
-function hostsInOrder(ctx: CallContext, req: ChatRequest): ProviderEntry[] {
-  const chosen = req.provider ? requireProvider(ctx.catalog, req.provider) : ctx.settings.provider;
+/** The chosen host (`providerId`, else the configured one) first, then the fallback hosts in the user's order, each once. */
+export function hostsInOrder(ctx: CallContext, providerId: string | undefined): ProviderEntry[] {
+  const chosen = providerId ? requireProvider(ctx.catalog, providerId) : ctx.settings.provider;
   return [chosen, ...ctx.settings.fallback.filter((p) => p.id !== chosen.id)];
 }
 
@@ -62,7 +64,11 @@ export function callsSettled(ms: number): Promise<void> {
 }
 
 export function runChat(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {
-  const call = runChatOnce(ctx, req, options);
+  return tracked(runChatOnce(ctx, req, options));
+}
+
+/** Registers a call in `running` until it settles (see callsSettled). */
+export function tracked<T>(call: Promise<T>): Promise<T> {
   running.add(call);
   void call.catch(() => undefined).finally(() => running.delete(call));
   return call;
@@ -71,19 +77,54 @@ export function runChat(ctx: CallContext, req: ChatRequest, options: RunOptions)
 async function runChatOnce(ctx: CallContext, req: ChatRequest, options: RunOptions): Promise<ChatResult> {
   const conversation = await openConversation(ctx.env, req.conversation_id);
   const guard = new SpendingGuard(ctx, options.confirm);
-  const hosts = hostsInOrder(ctx, req);
-  const modelId = modelFor(ctx, req, conversation.turns).id;
+  return answerFromHosts(ctx, {
+    hosts: hostsInOrder(ctx, req.provider),
+    modelId: modelFor(ctx, req, conversation.turns).id,
+    guard,
+    admit: async (provider) => {
+      const call = await prepareChat(ctx, { ...req, provider: provider.id }, { signal: options.signal, roots: options.roots, history: conversation.turns, conversationId: conversation.id });
+      await guard.admit(call, req.max_tokens);
+      return call;
+    },
+    finish: async (call, result, failure) => {
+      await conversation.record({ model: call.model.id, provider: call.provider.id, messages: call.turn }, result, failure !== undefined);
+      if (conversation.stored) result.conversation_id = conversation.id;
+      const budget = await guard.status();
+      if (budget) result.budget = budget;
+      return conversation.notes;
+    },
+  }, options);
+}
+
+/** One request on the first host that answers it: what differs between a chat call and an agent step. */
+export interface HostPlan {
+  /** The chosen host first, then the fallback hosts (hostsInOrder). */
+  hosts: ProviderEntry[];
+  modelId: string;
+  guard: SpendingGuard;
+  /** Why a host cannot take this request, beyond serving the model and having a key (skipped, not tried). */
+  unfit?: (provider: ProviderEntry) => string | undefined;
+  /** The request for this host, admitted by the guard; a UsageError refuses it before anything is sent. */
+  admit: (provider: ProviderEntry) => Promise<PreparedCall>;
+  /** What the result tells besides the reply (a stored turn, the budget), after its cost is in the ledger; returns notes for the result. */
+  finish?: (call: PreparedCall, result: ChatResult, failure?: ChatFailure) => Promise<readonly string[]>;
+}
+
+/**
+ * Sends the request to the first host of `plan.hosts` that can take it, moving on to the next one
+ * when a host fails before anything was generated; records each answered or partial call's cost
+ * in the ledger and lists every host tried.
+ */
+export async function answerFromHosts(ctx: CallContext, plan: HostPlan, options: ChatOptions): Promise<ChatResult> {
+  const { hosts, guard } = plan;
   const attempts: Attempt[] = [];
 
-  /** Fills in what the result tells besides the reply, and stores the turn. */
+  /** Fills in what the result tells besides the reply. */
   const finish = async (call: PreparedCall, result: ChatResult, failure?: ChatFailure) => {
     await guard.record(call, result);
-    await conversation.record({ model: call.model.id, provider: call.provider.id, messages: call.turn }, result, failure !== undefined);
-    if (conversation.stored) result.conversation_id = conversation.id;
+    const planNotes = (await plan.finish?.(call, result, failure)) ?? [];
     if (hosts.length > 1) result.attempts = [...attempts, { provider: call.provider.id, ...(failure ? { error: failure.message } : {}) }];
-    const budget = await guard.status();
-    if (budget) result.budget = budget;
-    const notes = [...guard.notes, ...conversation.notes];
+    const notes = [...guard.notes, ...planNotes];
     if (notes.length) result.notes = notes;
   };
 
@@ -92,15 +133,14 @@ async function runChatOnce(ctx: CallContext, req: ChatRequest, options: RunOptio
   let firstServable = true;
   try {
     for (const [i, provider] of hosts.entries()) {
-      const reason = hosts.length > 1 ? cannotServe(ctx, provider, modelId) : undefined;
+      const reason = (hosts.length > 1 ? cannotServe(ctx, provider, plan.modelId) : undefined) ?? plan.unfit?.(provider);
       if (reason) {
         attempts.push({ provider: provider.id, error: reason });
         continue;
       }
       let call: PreparedCall;
       try {
-        call = await prepareChat(ctx, { ...req, provider: provider.id }, { signal: options.signal, roots: options.roots, history: conversation.turns, conversationId: conversation.id });
-        await guard.admit(call, req.max_tokens);
+        call = await plan.admit(provider);
       } catch (e) {
         if (firstServable || !(e instanceof UsageError)) throw e;
         attempts.push({ provider: provider.id, error: `skipped: ${e.message}` });

@@ -132,10 +132,31 @@ function* pieces(text: string): Generator<[string, ScriptClass]> {
   for (const match of text.matchAll(patternFor(text))) yield [match[0], classify(match[0])];
 }
 
+/**
+ * Estimates of long texts, newest last: an agent's history goes up again at every step, so each
+ * tool output is estimated once, not once per step. Bounded by the characters it holds.
+ */
+const remembered = new Map<string, number>();
+const REMEMBER_FROM = 1_000;
+const REMEMBER_AT_MOST = 4_000_000;
+let rememberedChars = 0;
+
 export function estimateTextTokens(text: string): number {
+  const known = remembered.get(text);
+  if (known !== undefined) return known;
   let total = 0;
   for (const [piece, kind] of pieces(text)) total += pieceTokens(piece, kind);
-  return Math.round(total);
+  const tokens = Math.round(total);
+  if (text.length >= REMEMBER_FROM && text.length <= REMEMBER_AT_MOST) {
+    remembered.set(text, tokens);
+    rememberedChars += text.length;
+    for (const [oldest] of remembered) {
+      if (rememberedChars <= REMEMBER_AT_MOST) break;
+      remembered.delete(oldest);
+      rememberedChars -= oldest.length;
+    }
+  }
+  return tokens;
 }
 
 /** The same estimate split by script class (unrounded), for calibration reports. */

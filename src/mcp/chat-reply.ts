@@ -24,7 +24,7 @@ const ANSWER_SHARE = 0.45;
 const REASONING_SHARE = 0.05;
 
 /** The longest prefix of `text` within `maxTokens` by our estimate. */
-function prefixWithin(text: string, maxTokens: number): string {
+export function prefixWithin(text: string, maxTokens: number): string {
   let cut = text.length;
   let tokens = estimateTextTokens(text);
   while (tokens > maxTokens && cut > 0) {

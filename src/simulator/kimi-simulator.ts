@@ -20,20 +20,31 @@
  *   in-band error event), `endEarlyAfterChunks` (the body ends, no finish_reason),
  *   `garbageAfterChunks` (non-JSON `data:` lines and raw bytes, then the connection is held
  *   open, so only a client that gives up on bad data ends the request).
+ * - `resetAfterArgumentChunks`: the socket is reset in the middle of the tool calls.
  * - `noDoneAfterFinish`: finish chunk and usage, then the body ends without `data: [DONE]`.
  * - `omitUsage`: no usage anywhere (neither in the finishing choice nor in a usage chunk).
  * Options: `leakKeyInErrors` puts the caller's key in 401 bodies (`true`) or in every error body
  * (`'all'`: 401s, scripted errors, 404s, in-band error events); `echoKeyInHeader` copies the
  * caller's Authorization into an `x-debug-auth` header of every error response.
  *
- * Bookkeeping for tests: `chats` records what each chat request was sent so far (reasoning and
- * content, exactly as written), `inFlight(match?)` counts chat requests whose response has
+ * Tool calls: `toolCalls` makes the reply ask for them (finish_reason "tool_calls"), streamed as
+ * OpenAI deltas after any content: the first fragment of each call carries its index, id
+ * (`${name}_${index}`) and name, the arguments follow in pieces, so a client must reassemble them
+ * by index. Requests are checked as Moonshot checks them: tool names, tool_choice with thinking
+ * on, every earlier tool call answered by a tool message, each tool message answering one. A
+ * host that takes basic text only for some models (RunAPI for kimi-k3 and kimi-k2.7-code) is
+ * `basicTextOnly`: tools or tool history sent for those models are refused with a 400.
+ *
+ * Bookkeeping for tests: `requests` holds every request's body; `chats` records what each chat
+ * request was sent (its body) and answered so far (reasoning and content, exactly as written), `inFlight(match?)` counts chat requests whose response has
  * neither ended nor been closed (idle keep-alive sockets do not count), and `scriptFor(match)`
  * scripts only requests whose last user message contains `match`, so cells can run at once.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ALWAYS_THINKING, lastUserText, validate } from './request-rules.js';
+import type { Message } from './request-rules.js';
 
 /** What the next chat request should do; unset fields behave like a healthy host. */
 export interface Behaviour {
@@ -54,7 +65,12 @@ export interface Behaviour {
   delayMs?: number;
   /** Silence after the headers, before the first chunk (a model thinking without streaming it). */
   firstChunkDelayMs?: number;
+  /** Ask for these tool calls; ids are `${name}_${index}`. */
   toolCalls?: { name: string; arguments: string }[];
+  /** Characters per tool-call arguments delta (default 10). */
+  argumentsChunkSize?: number;
+  /** The socket is reset after this many tool-call arguments deltas (counted over all calls). */
+  resetAfterArgumentChunks?: number;
   cachedTokens?: number;
   /** Where cached tokens are reported: Moonshot's top-level field, the OpenAI layout, or both. */
   cachedLayout?: 'top' | 'details' | 'both';
@@ -84,6 +100,11 @@ export interface SimulatorOptions {
   echoKeyInHeader?: boolean;
   /** What every chat request does when nothing was scripted for it. */
   defaultBehaviour?: Behaviour;
+  /**
+   * Models this host takes basic text only for, as RunAPI does for kimi-k3 and kimi-k2.7-code:
+   * a request with `tools`, `tool_choice` or tool history (tool calls, tool messages) is a 400.
+   */
+  basicTextOnly?: string[];
 }
 
 export interface RequestLog {
@@ -106,6 +127,8 @@ export interface ChatLog {
   at: number;
   /** The last user message's text ('' until the body has been read). */
   prompt: string;
+  /** The request body as received (undefined until it has been read). */
+  body?: Record<string, unknown>;
   /** The HTTP status answered; undefined while no headers were sent. */
   status?: number;
   /** Reasoning and content written to the client so far, exactly as sent. */
@@ -131,13 +154,6 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-const TEXT_ONLY = new Set(['kimi-k3', 'kimi-k2.7-code']);
-const ALWAYS_THINKING = new Set(['kimi-k3.1-pro', 'kimi-k3', 'kimi-k2.7-code']);
-const FIXED_SAMPLING = new Set(['kimi-k2.6', 'kimi-k2.5']);
-/** Models that take a top-level reasoning_effort, and its values. */
-const EFFORT_MODELS = new Set(['kimi-k3.1-pro', 'kimi-k3']);
-const EFFORTS = ['low', 'high', 'max'];
-
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
@@ -152,56 +168,6 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown> |
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
   return text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-}
-
-type Message = { role: string; content: unknown; tool_calls?: unknown[]; reasoning_content?: unknown };
-
-function lastUserText(messages: Message[]): string {
-  const user = [...messages].reverse().find((m) => m.role === 'user');
-  if (!user) return '';
-  if (typeof user.content === 'string') return user.content;
-  if (Array.isArray(user.content)) return user.content.map((p: { text?: string }) => p.text ?? '').join(' ');
-  return '';
-}
-
-function imageParts(messages: Message[]): { url: string }[] {
-  return messages.flatMap((m) =>
-    Array.isArray(m.content) ? m.content.filter((p: { type?: string }) => p.type === 'image_url').map((p: { image_url: { url: string } }) => p.image_url) : [],
-  );
-}
-
-/**
- * Moonshot's request checks, in the order the host applies them: unknown model (404), then
- * empty messages, thinking type, fixed sampling, both output caps, and images (400).
- */
-function validate(body: Record<string, unknown>, models: string[]): [number, string, string] | undefined {
-  const model = String(body.model);
-  if (!models.includes(model)) return [404, 'resource_not_found_error', `Not found the model ${model} or Permission denied`];
-  const messages = body.messages as Message[] | undefined;
-  if (!Array.isArray(messages) || messages.length === 0) return [400, 'invalid_request_error', 'Invalid request: messages must not be empty'];
-  const thinking = (body.thinking as { type?: string } | undefined)?.type;
-  if (thinking !== undefined && !['enabled', 'disabled'].includes(thinking)) return [400, 'invalid_request_error', 'invalid thinking type'];
-  if (ALWAYS_THINKING.has(model) && thinking === 'disabled') return [400, 'invalid_request_error', 'invalid thinking: only type=enabled is allowed for this model'];
-  if (body.reasoning_effort !== undefined) {
-    if (!EFFORT_MODELS.has(model)) return [400, 'invalid_request_error', 'Invalid request: reasoning_effort is not supported for this model'];
-    if (!EFFORTS.includes(String(body.reasoning_effort))) return [400, 'invalid_request_error', `Invalid request: reasoning_effort must be one of ${EFFORTS.join(', ')}`];
-  }
-  // With thinking on, an earlier assistant tool call must carry its reasoning back.
-  if (thinking !== 'disabled') {
-    const bare = messages.findIndex((m) => m.role === 'assistant' && m.tool_calls?.length && typeof m.reasoning_content !== 'string');
-    if (bare !== -1) return [400, 'invalid_request_error', `thinking is enabled but reasoning_content is missing in assistant tool call message at index ${bare}`];
-  }
-  if (FIXED_SAMPLING.has(model) && body.temperature !== undefined) {
-    const allowed = thinking === 'disabled' ? 0.6 : 1.0;
-    if (body.temperature !== allowed) return [400, 'invalid_request_error', `invalid temperature: only ${allowed} is allowed for this model`];
-  }
-  if (TEXT_ONLY.has(model) && body.max_tokens !== undefined && body.max_completion_tokens !== undefined) {
-    return [400, 'invalid_request_error', 'Invalid request: send max_tokens or max_completion_tokens, not both'];
-  }
-  const images = imageParts(messages);
-  if (images.length && TEXT_ONLY.has(model)) return [400, 'invalid_request_error', 'Invalid request: this model does not accept images'];
-  if (images.some((i) => !String(i.url).startsWith('data:') && !String(i.url).startsWith('ms://'))) return [400, 'invalid_request_error', 'unsupported image url'];
-  return undefined;
 }
 
 function chunkText(text: string, size: number): string[] {
@@ -252,7 +218,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       moonshotError(res, b.status, b.errorType ?? 'server_error', (b.errorMessage ?? 'simulated failure') + leak.suffix, headers);
       return;
     }
-    const invalid = validate(body, models);
+    const invalid = validate(body, models, options.basicTextOnly ?? []);
     if (invalid) {
       log.status = invalid[0];
       return moonshotError(res, invalid[0], invalid[1], invalid[2] + leak.suffix, { ...idHeader, ...leak.headers });
@@ -268,10 +234,12 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     const reasoningTokens = Math.ceil(reasoning.length / 4);
     const cached = b.cachedTokens ?? 0;
     const layout = b.cachedLayout ?? 'both';
+    // The model writes its tool calls too: their arguments are billed as output.
+    const completionTokens = Math.ceil((content.length + (b.toolCalls ?? []).reduce((n, t) => n + t.name.length + t.arguments.length, 0)) / 4) + reasoningTokens;
     const usage = {
       prompt_tokens: promptTokens,
-      completion_tokens: Math.ceil(content.length / 4) + reasoningTokens,
-      total_tokens: promptTokens + Math.ceil(content.length / 4) + reasoningTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
       ...(layout !== 'details' ? { cached_tokens: cached } : {}),
       ...(layout !== 'top' ? { prompt_tokens_details: { cached_tokens: cached } } : {}),
       completion_tokens_details: { reasoning_tokens: reasoningTokens },
@@ -341,9 +309,19 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       log.content += pieces[i];
       if (delay) await pause(delay);
     }
+    let argumentChunks = 0;
     for (const [index, call] of (b.toolCalls ?? []).entries()) {
+      if (!open()) return;
       event([{ index: 0, delta: { tool_calls: [{ index, id: `${call.name}_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }, finish_reason: null }]);
-      for (const piece of chunkText(call.arguments, 10)) event([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
+      for (const piece of chunkText(call.arguments, b.argumentsChunkSize ?? 10)) {
+        if (!open()) return;
+        if (argumentChunks++ === b.resetAfterArgumentChunks) {
+          await pause(30);
+          return void res.socket?.destroy();
+        }
+        event([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
+        if (delay) await pause(delay);
+      }
     }
     // Moonshot: usage inside the finishing choice; with include_usage, one more chunk with choices: [].
     event([{ index: 0, delta: {}, finish_reason: finish, ...(b.omitUsage ? {} : { usage }) }]);
@@ -368,7 +346,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     void (async () => {
       const body = await readBody(req);
       requests.push({ method: req.method ?? '', path, headers: req.headers, body });
-      if (log) log.prompt = lastUserText(Array.isArray(body?.messages) ? (body.messages as Message[]) : []);
+      if (log) {
+        log.body = body;
+        log.prompt = lastUserText(Array.isArray(body?.messages) ? (body.messages as Message[]) : []);
+      }
       const auth = req.headers.authorization ?? '';
       if (auth !== `Bearer ${options.apiKey}`) {
         const shown = options.leakKeyInErrors ? ` ${auth.replace(/^Bearer /, '')}` : '';

@@ -2,10 +2,11 @@
 import type { ChatContext } from '../chat-reply.js';
 import type { KimiTool } from '../tool.js';
 import { estimateCostTool } from './estimate-cost.js';
+import { kimiAgentTool } from './kimi-agent.js';
 import { kimiChatTool } from './kimi-chat.js';
 import { kimiStreamTool } from './kimi-stream.js';
 import { listModelsTool } from './list-models.js';
 
 export function createTools(ctx: ChatContext): KimiTool[] {
-  return [kimiChatTool(ctx), kimiStreamTool(ctx), listModelsTool(ctx), estimateCostTool(ctx)];
+  return [kimiChatTool(ctx), kimiStreamTool(ctx), listModelsTool(ctx), estimateCostTool(ctx), kimiAgentTool(ctx)];
 }
