@@ -58,18 +58,23 @@ function reply(res: ServerResponse, status: number, message: string, headers: Re
   res.end(errorBody(message, code));
 }
 
-/** A POST body, read up to `limit` bytes; undefined (and a 413 answered) past it. */
+/** A POST body, read up to `limit` bytes; undefined past it (a 413 answered) or when the client gave up mid-body (no one to answer). */
 async function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<string | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      reply(res, 413, `Payload Too Large: the limit is ${limit} bytes. Name large inputs by path in "files" instead of inlining them.`, { connection: 'close' });
-      req.destroy();
-      return undefined;
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        reply(res, 413, `Payload Too Large: the limit is ${limit} bytes. Name large inputs by path in "files" instead of inlining them.`, { connection: 'close' });
+        req.destroy();
+        return undefined;
+      }
+      chunks.push(chunk);
     }
-    chunks.push(chunk);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || req.destroyed) return undefined;
+    throw e;
   }
   return Buffer.concat(chunks).toString('utf8');
 }
