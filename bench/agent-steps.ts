@@ -12,6 +12,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { callTool } from '../src/agent/tools/index.js';
+import { agentFootprint } from './agent-footprint.js';
 import { Workspace } from '../src/agent/workspace.js';
 
 const run = promisify(execFile);
@@ -105,6 +106,7 @@ export async function agentStepsBench(): Promise<string> {
       git.push(await timed(() => run('git', ['grep', '-n', '-I', '-E', first!.pattern], { cwd: root })));
     }
     rows.push(`| grep ${first!.label}, the first search of a run | ${ms(median(cold))} | ${ms(p95(cold))} | ${ms(median(git))} | ${(median(cold) / median(git)).toFixed(2)}× |`);
+    const footprint = await agentFootprint(root, [file(0), file(97), file(194)]);
     return [
       `A ${FILES.toLocaleString('en')}-file project (4,800 TypeScript modules of about 1.6 KB in 100 folders, 200 Markdown pages, plus 200 .gitignore'd files), one Workspace as a run holds it; each step timed as the loop makes it (\`callTool\`: JSON arguments parsed, path confined, .gitignore applied, files read, output capped), in process, no model. A run's later searches re-read only files whose stat changed; the last row is a run's first search (a new Workspace each round). \`git grep -n -I -E\` on the same tree (tracked files, index only) is timed as a process, as a user would run it. ${READS} reads (half whole files, half ranges), ${GREP_ROUNDS} rounds per search; Node ${process.versions.node}, ${availableParallelism()} cores.`,
       '',
@@ -112,6 +114,8 @@ export async function agentStepsBench(): Promise<string> {
       '|---|---|---|---|---|',
       `| read (goal ≤ 5 ms median) | ${ms(median(reads))} | ${ms(p95(reads))} | | |`,
       ...rows,
+      '',
+      footprint,
     ].join('\n');
   } finally {
     rmSync(root, { recursive: true, force: true });
