@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { arrivalHost, firstAnswer } from './first-call.js';
 import { runMain } from './main.js';
+import { stagePackage } from './package.js';
 
-const ROOT = new URL('..', import.meta.url).pathname;
-const CLI = join(ROOT, 'dist/cli.js');
+const ROOT = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
 const RUNS = Number(process.env.PROFILE_RUNS ?? 7);
 const INTERVAL_US = 50;
 
@@ -27,8 +27,8 @@ const BUCKETS: [string, (stack: { functionName: string; url: string }[]) => bool
   ['garbage collection', (s) => s[0]!.functionName === '(garbage collector)'],
   ["Node's fetch (undici), loaded and run for the openai SDK", (s) => s.some((f) => f.url.includes('undici'))],
   ['compiling JavaScript (our bundles and Node internals)', (s) => /^(wrapSafe|compileForInternalLoader|compileForPublicLoader|compileSourceTextModule)$/.test(s[0]!.functionName)],
-  ['dist/openai.js: the openai SDK', (s) => s.some((f) => f.url.endsWith('dist/openai.js'))],
-  ['dist/chat.js: the chat call path', (s) => s.some((f) => f.url.endsWith('dist/chat.js'))],
+  ['dist/chunks/openai-*.mjs: the openai SDK', (s) => s.some((f) => f.url.includes('dist/chunks/openai-'))],
+  ['the full server: dist/server.mjs and its chunks (MCP SDK, zod, the chat call path)', (s) => s.some((f) => f.url.includes('dist/server.mjs') || f.url.includes('dist/chunks/'))],
   ['dist/cli.js: launcher, snapshot, JSON-RPC lines', (s) => s.some((f) => f.url.endsWith('dist/cli.js'))],
   ['Node itself (bootstrap, streams, fs, net)', () => true],
 ];
@@ -49,7 +49,13 @@ function buckets(profile: CpuProfile): Map<string, number> {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
+let removePackage = () => {};
+
 async function main(): Promise<void> {
+  // A copy of the built package, so that a build elsewhere in the checkout cannot change it mid-run.
+  const staged = await stagePackage(ROOT);
+  removePackage = staged.remove;
+  const CLI = join(staged.dir, 'dist/cli.js');
   const host = await arrivalHost();
   const dir = mkdtempSync(join(tmpdir(), 'kimi-profile-'));
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, KIMI_MCP_STATE_DIR: join(dir, 'state'), RUNAPI_KEY: 'sk-profile', RUNAPI_BASE_URL: host.baseURL };
@@ -86,6 +92,7 @@ async function main(): Promise<void> {
   ].join('\n');
   writeFileSync(join(ROOT, 'bench/PROFILE.md'), report);
   process.stdout.write(report);
+  removePackage();
 }
 
-runMain(main);
+runMain(main, () => removePackage());

@@ -5,7 +5,8 @@
  * answered and cut-off calls have stored what they had.
  */
 import type { Readable, Writable } from 'node:stream';
-import { InMemoryTransport, LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/server';
+import { PassThrough } from 'node:stream';
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { currentCatalog } from '../catalog/current.js';
 import type { Catalog } from '../catalog/load.js';
@@ -16,39 +17,49 @@ import { DRAIN_MS, guardStdio, SETTLE_MS } from '../transport/hygiene.js';
 import { StdioLineTransport } from '../transport/stdio-line.js';
 import { createServer, onProcessStart } from './server.js';
 
-/**
- * The catalog the server will use, loaded, and one rehearsal of the protocol path: the start-up
- * path calls this while the client's model is still choosing a tool, so the first real call finds
- * the code loaded and compiled rather than paying for it (about 40 ms on a cold process).
- */
-let preparing: Promise<Catalog> | undefined;
-export function prepare(env: NodeJS.ProcessEnv = process.env): Promise<Catalog> {
-  return (preparing ??= currentCatalog(env, bundleDir(import.meta.url)).then(async (catalog) => (await rehearse(catalog, env), catalog)));
-}
+type Era = 'legacy' | 'modern';
 
 /**
- * A throwaway server answers initialize, tools/list and an offline estimate_cost (given token
- * counts: nothing is read, written or sent) over an in-memory pair. A failure only costs speed.
+ * The catalog the server will use, loaded, and one rehearsal of the protocol path in the era the
+ * client opened with: the start-up path calls this while the client's model is still choosing a
+ * tool, so the first real call finds the code loaded and compiled rather than paying for it.
  */
-async function rehearse(catalog: Catalog, env: NodeJS.ProcessEnv): Promise<void> {
-  const server = createServer(catalog, env);
-  const [client, side] = InMemoryTransport.createLinkedPair();
-  try {
-    await server.connect(side);
-    const done = new Promise<void>((resolve) => (client.onmessage = (m) => void ('id' in m && m.id === 3 && resolve())));
-    await client.start();
-    const request = (id: number, method: string, params: Record<string, unknown>) => client.send({ jsonrpc: '2.0', id, method, params });
-    await request(1, 'initialize', { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'rehearsal', version: '0' } });
-    await client.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    await request(2, 'tools/list', {});
-    await request(3, 'tools/call', { name: 'estimate_cost', arguments: { input_tokens: 1, output_tokens: 1 } });
-    await done;
-  } catch (e) {
-    log('the start-up rehearsal failed (the first call may be slower):', e);
-  } finally {
-    await server.close().catch(() => undefined);
-  }
+let preparing: Promise<Catalog> | undefined;
+export function prepare(env: NodeJS.ProcessEnv = process.env, era: Era = 'legacy'): Promise<Catalog> {
+  return (preparing ??= currentCatalog(env, bundleDir(import.meta.url)).then(async (catalog) => (await rehearse(catalog, env, era), catalog)));
 }
+
+const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': { name: 'rehearsal', version: '0' }, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+/**
+ * A throwaway stdio server, on the same entry and transport as the real one, answers the opening,
+ * tools/list and an offline estimate_cost (given token counts: nothing is read, written or sent).
+ * A failure only costs speed.
+ */
+async function rehearse(catalog: Catalog, env: NodeJS.ProcessEnv, era: Era): Promise<void> {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const handle = serveStdio(({ era: pinned }) => createServer(catalog, env, { era: pinned }), { transport: new StdioLineTransport(input, output) });
+  const params = (p: Record<string, unknown>) => (era === 'modern' ? { ...p, _meta: ENVELOPE } : p);
+  const opening = era === 'modern' ? { method: 'server/discover', params: params({}) } : { method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'rehearsal', version: '0' } } };
+  const lines = [
+    { id: 1, ...opening },
+    ...(era === 'legacy' ? [{ method: 'notifications/initialized' }] : []),
+    { id: 2, method: 'tools/list', params: params({}) },
+    { id: 3, method: 'tools/call', params: params({ name: 'estimate_cost', arguments: { input_tokens: 1, output_tokens: 1 } }) },
+  ];
+  let seen = '';
+  const answered = new Promise<void>((resolve) => {
+    output.on('data', (d: Buffer) => ((seen += d.toString()), seen.includes('"id":3') && resolve()));
+    setTimeout(resolve, REHEARSAL_MS).unref();
+  });
+  input.write(lines.map((m) => `${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`).join(''));
+  await answered;
+  await handle.close().catch((e: unknown) => log('the start-up rehearsal failed (the first call may be slower):', e));
+}
+
+/** A rehearsal that has not finished by then is left: it only ever saves time. */
+const REHEARSAL_MS = 2_000;
 
 export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input: Readable = process.stdin, output: Writable = process.stdout): Promise<void> {
   let shutdown: (why: string, drain: boolean) => void = () => process.exit(0);
@@ -56,7 +67,7 @@ export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input
   const catalog = await prepare(env);
   onProcessStart(catalog, env);
   const transport = new StdioLineTransport(input, output);
-  const handle = serveStdio(() => createServer(catalog, env), { transport, onerror: (e) => log('protocol error:', e.message) });
+  const handle = serveStdio(({ era }) => createServer(catalog, env, { era }), { transport, onerror: (e) => log('protocol error:', e.message) });
   let closing = false;
   shutdown = (why, drain) => {
     if (closing) return;

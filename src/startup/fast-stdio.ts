@@ -21,7 +21,7 @@ import type { Era } from './fast-answers.js';
 
 /** What the start-up path needs of the full server module (src/mcp/stdio.ts). */
 export interface FullServer {
-  prepare(env: NodeJS.ProcessEnv): Promise<unknown>;
+  prepare(env: NodeJS.ProcessEnv, era: Era): Promise<unknown>;
   runStdioServer(env: NodeJS.ProcessEnv, input: Readable, output: Writable): Promise<void>;
 }
 
@@ -75,7 +75,7 @@ export async function serveStdio({ env, distDir, input, output, loadFull }: Stdi
   let warmTimer: NodeJS.Timeout | undefined;
   const warm = () => {
     clearTimeout(warmTimer);
-    full ??= loadFull().then(async (server) => (await server.prepare(env), server));
+    full ??= loadFull().then(async (server) => (await server.prepare(env, era ?? 'legacy'), server));
     // A failure shows at the hand-over, which awaits this same promise.
     full.catch(() => undefined);
     return full;
