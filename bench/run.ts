@@ -8,6 +8,7 @@
  *   git worktree add /tmp/kimi-before <commit> && (cd /tmp/kimi-before && npm ci)
  *   BENCH_BEFORE=/tmp/kimi-before npm run bench
  */
+import { agentStepsBench } from './agent-steps.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -651,6 +652,8 @@ async function main(): Promise<void> {
   const filesSim = await simProcess({ content: 'Reviewed.', chunkSize: 50 });
   const filesSection = await filesBench(CLI, KEY, filesSim.baseURL, { median, ms });
   await filesSim.stop();
+  say('kimi_agent steps…');
+  const agentSection = await agentStepsBench();
   say('install size…');
   const installSection = installSize();
   const ratios = cold.rows
@@ -689,6 +692,10 @@ async function main(): Promise<void> {
     '## Files',
     '',
     filesSection,
+    '',
+    '## kimi_agent: server time per step, and what the calling agent pays (goals: read ≤ 5 ms median, grep ≤ 2× `git grep`)',
+    '',
+    agentSection,
     '',
     '## Install size',
     '',
