@@ -7,10 +7,9 @@
 import { runAgent } from '../agent/loop.js';
 import type { AgentRequest } from '../agent/loop.js';
 import { describeRead } from '../agent/files-read.js';
-import { pruneConversations } from '../kimi/conversation.js';
 import { costWords } from '../kimi/cost.js';
 import { UsageError } from '../kimi/errors.js';
-import { readStdin, shellFolders, terminalConfirm } from './chat.js';
+import { readStdin, shellCall, shellFolders, terminalConfirm } from './chat.js';
 import type { CliContext } from './context.js';
 
 export interface AgentCommandOptions {
@@ -58,17 +57,12 @@ export async function runAgentCommand(cli: CliContext, taskArg: string | undefin
     ...(maxCost !== undefined ? { max_cost_usd: maxCost } : {}),
     ...(options.continue !== undefined ? { conversation_id: options.continue } : {}),
   };
-  const ctx = { catalog: cli.catalog, settings: cli.settings, env: cli.env };
-  pruneConversations(cli.env, cli.settings.keepDays);
-  const abort = new AbortController();
   // Ctrl-C stops the loop; the work so far is printed and kept in the conversation.
-  const onSigint = () => abort.abort('interrupted');
-  process.once('SIGINT', onSigint);
-  const started = Date.now();
+  const { ctx, signal, started, done } = shellCall(cli);
   try {
     const confirm = terminalConfirm(options.yes);
     const result = await runAgent(ctx, request, {
-      signal: abort.signal,
+      signal,
       roots: shellFolders(cli.env),
       ...(confirm ? { confirm } : {}),
       onStep: (line) => cli.err(`[kimi] ${line}\n`),
@@ -89,6 +83,6 @@ export async function runAgentCommand(cli: CliContext, taskArg: string | undefin
     cli.err(`[kimi] ${result.model} on ${result.provider}: ${result.steps.length} tool call(s), stopped: ${result.stopped}, ${tokens}${cost}, ${((Date.now() - started) / 1000).toFixed(1)} s${conversation}\n`);
     return result.stopped === 'cancelled' ? 130 : result.stopped === 'failed' ? 1 : 0;
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    done();
   }
 }

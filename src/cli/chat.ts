@@ -12,7 +12,7 @@ import type { ChatRequest } from '../kimi/request.js';
 import { UsageError } from '../kimi/errors.js';
 import { aboutTheCall, estimateText, fileLines, whatArrived } from '../kimi/summary.js';
 import type { Confirm } from '../kimi/guard.js';
-import type { Env } from '../kimi/config.js';
+import type { CallContext, Env } from '../kimi/config.js';
 import { defaultRoots } from '../kimi/files/roots.js';
 import type { AllowedFolders, RootsSource } from '../kimi/messages.js';
 import { scrub, ScrubbedStream } from '../log.js';
@@ -75,6 +75,19 @@ async function promptFrom(arg: string | undefined): Promise<string> {
   return readStdin();
 }
 
+/**
+ * What a shell call (chat, agent) sets up: its call context, a signal Ctrl-C aborts (the work so
+ * far is printed and kept in the conversation), when it started; `done` releases Ctrl-C.
+ */
+export function shellCall(cli: CliContext): { ctx: CallContext; signal: AbortSignal; started: number; done: () => void } {
+  const ctx = { catalog: cli.catalog, settings: cli.settings, env: cli.env };
+  pruneConversations(cli.env, cli.settings.keepDays);
+  const abort = new AbortController();
+  const onSigint = () => abort.abort('interrupted');
+  process.once('SIGINT', onSigint);
+  return { ctx, signal: abort.signal, started: Date.now(), done: () => void process.removeListener('SIGINT', onSigint) };
+}
+
 export async function runChatCommand(cli: CliContext, promptArg: string | undefined, options: ChatOptions): Promise<number> {
   const request: ChatRequest = {
     prompt: await promptFrom(promptArg),
@@ -87,12 +100,7 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     ...(options.file?.length ? { files: options.file } : {}),
     ...(options.continue !== undefined ? { conversation_id: options.continue } : {}),
   };
-  const ctx = { catalog: cli.catalog, settings: cli.settings, env: cli.env };
-  pruneConversations(cli.env, cli.settings.keepDays);
-  const abort = new AbortController();
-  const onSigint = () => abort.abort('interrupted');
-  process.once('SIGINT', onSigint);
-  const started = Date.now();
+  const { ctx, signal, started, done } = shellCall(cli);
   // The reply is printed as it streams; a key split across two chunks is still caught.
   const reply = new ScrubbedStream(cli.out);
   let lastActivity = Date.now();
@@ -104,7 +112,7 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
   try {
     const confirm = terminalConfirm(options.yes);
     const result = await runChat(ctx, request, {
-      signal: abort.signal,
+      signal,
       roots: shellFolders(cli.env),
       ...(confirm ? { confirm } : {}),
       onEvent: (event) => {
@@ -139,7 +147,7 @@ export async function runChatCommand(cli: CliContext, promptArg: string | undefi
     return e.kind === 'cancelled' ? 130 : 1;
   } finally {
     clearInterval(status);
-    process.removeListener('SIGINT', onSigint);
+    done();
   }
 }
 
