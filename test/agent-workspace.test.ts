@@ -4,7 +4,6 @@
  * temp folders; no model needed. A canary file outside the root must never show in any output.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { closeSync, constants, cpSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,7 +15,7 @@ import type { AgentTool, ToolRun } from '../src/agent/tool.js';
 import { Workspace } from '../src/agent/workspace.js';
 import { estimateTextTokens } from '../src/kimi/tokens.js';
 import { ROOT } from './helpers/mcp.js';
-import { tempDir } from './helpers/temp.js';
+import { hashTree, tempDir } from './helpers/temp.js';
 
 const run = promisify(execFile);
 const CANARY = 'CANARY-outside-the-root-5d1e';
@@ -31,17 +30,6 @@ function tree(files: Record<string, string | Buffer>, prefix = 'kimi-agent-'): s
     writeFileSync(join(root, rel), content);
   }
   return root;
-}
-
-/** Every file under `root` (symlinks as links, not followed) → SHA-256 of its bytes. */
-function hashTree(root: string): Record<string, string> {
-  const hashes: Record<string, string> = {};
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    hashes[path.slice(root.length + 1)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-  }
-  return hashes;
 }
 
 /** The message of the UsageError `call` must fail with. */

@@ -4,8 +4,7 @@
  * projects in temp folders; a canary file outside the root must never reach a request or a result.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,7 +18,7 @@ import type { Connection } from './helpers/mcp.js';
 import { runCli } from './helpers/run-cli.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Behaviour, Simulator } from './helpers/simulator.js';
-import { tempDir } from './helpers/temp.js';
+import { hashTree, tempDir } from './helpers/temp.js';
 
 const run = promisify(execFile);
 const KEY = 'sk-sim-agent-4b7e19c2d0a6';
@@ -41,16 +40,6 @@ function tree(files: Record<string, string>, prefix = 'kimi-agent-project-'): st
 
 /** A fresh fixture project (tests that change files get their own). */
 const project = () => tree({ '.gitignore': 'dist/\n', 'src/a.ts': A_TS, 'src/b.ts': B_TS, 'dist/a.js': 'built\n', 'README.md': '# Fixture\n' });
-
-function hashTree(root: string): Record<string, string> {
-  const hashes: Record<string, string> = {};
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath, entry.name);
-    hashes[path.slice(root.length + 1)] = createHash('sha256').update(readFileSync(path)).digest('hex');
-  }
-  return hashes;
-}
 
 const env = () => serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
 const tool = (name: string, args: Record<string, unknown>): Behaviour => ({ toolCalls: [{ name, arguments: JSON.stringify(args) }], content: '' });

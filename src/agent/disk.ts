@@ -11,10 +11,10 @@
  * searches cost one stat per file.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { decodeText, describeSize } from '../kimi/files/read.js';
-import { FileTooLarge, NotRegularFile, readRegularFile } from '../kimi/files/regular.js';
+import { FileTooLarge, NotRegularFile, OPEN_WITHOUT_WAITING, readRegularFile } from '../kimi/files/regular.js';
 
 /** The file's text; `absent` when nothing is there; else what it is instead (`a folder`, `binary`…). */
 export type DiskText = { text: string } | { absent: true } | { problem: string; folder?: boolean };
@@ -46,8 +46,6 @@ function whyNotRead(e: unknown, maxBytes: number): DiskText {
 
 /** What a scan keeps at most: texts past it are read again each time. */
 const SCAN_CACHE_BYTES = 64 * 1024 * 1024;
-// O_NONBLOCK is absent on Windows, where opening a named pipe does not wait for a writer.
-const OPEN_WITHOUT_WAITING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** Reads files synchronously for grep, keeping each verdict while the file's stat is unchanged. */
 export class ScanReader {

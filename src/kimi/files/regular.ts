@@ -35,7 +35,7 @@ export class FileTooLarge extends Error {
 }
 
 // O_NONBLOCK is absent on Windows, which has no FIFOs in the file system to wait on.
-const OPEN_WITHOUT_WAITING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+export const OPEN_WITHOUT_WAITING = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 /** A file is read in one piece of its stated size; growth past it is read in pieces of this. */
 const GROWTH_CHUNK = 64 * 1024;
 
