@@ -13,6 +13,8 @@ import { clientRoots } from './roots.js';
 import { registerTools } from './register-tools.js';
 import { registerUsage } from './usage-resource.js';
 import { createTools } from './tools/index.js';
+import { firstTime } from '../once.js';
+import { selectTools } from './tool-selection.js';
 import { version } from '../version.js';
 
 /**
@@ -35,7 +37,8 @@ export interface ServerOptions {
 export function createServer(catalog: Catalog, env: Env, { era = 'legacy', replies = new ReplyStore() }: ServerOptions = {}): McpServer {
   const settings = resolveSettings(catalog, env);
   const ctx = { catalog, settings, env, replies };
-  const tools = createTools(ctx);
+  const { tools, problems } = selectTools(env, createTools(ctx));
+  if (problems.length && firstTime('KIMI_MCP_TOOLS')) problems.forEach((p) => log(p));
   const server = new McpServer(
     { name: 'kimi-mcp', version, title: 'Kimi' },
     { instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.` },

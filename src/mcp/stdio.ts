@@ -39,7 +39,9 @@ const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.
 async function rehearse(catalog: Catalog, env: NodeJS.ProcessEnv, era: Era): Promise<void> {
   const input = new PassThrough();
   const output = new PassThrough();
-  const handle = serveStdio(({ era: pinned }) => createServer(catalog, env, { era: pinned }), { transport: new StdioLineTransport(input, output) });
+  // Every tool, whatever KIMI_MCP_TOOLS hides: the rehearsal calls estimate_cost.
+  const everyTool = { ...env, KIMI_MCP_TOOLS: undefined };
+  const handle = serveStdio(({ era: pinned }) => createServer(catalog, everyTool, { era: pinned }), { transport: new StdioLineTransport(input, output) });
   const params = (p: Record<string, unknown>) => (era === 'modern' ? { ...p, _meta: ENVELOPE } : p);
   const opening = era === 'modern' ? { method: 'server/discover', params: params({}) } : { method: 'initialize', params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: 'rehearsal', version: '0' } } };
   const lines = [

@@ -11,6 +11,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { readStartupSnapshot, skillRootFor } from '../catalog/snapshot.js';
+import { readVar } from '../env.js';
 import { log } from '../log.js';
 import { guardStdio } from '../transport/hygiene.js';
 import { classify, errorMessage, LineSplitter, oversizeAnswer } from '../transport/jsonrpc.js';
@@ -58,7 +59,8 @@ function withoutAnswerTo(opening: Id | undefined, output: NodeJS.WritableStream)
 
 export async function serveStdio({ env, distDir, input, output, loadFull }: StdioOptions): Promise<void> {
   const skillRoot = skillRootFor(env, distDir);
-  const snapshot = skillRoot === undefined ? undefined : readStartupSnapshot(env, distDir, version, skillRoot);
+  // The snapshot lists every tool: a user's KIMI_MCP_TOOLS choice is the full server's to apply.
+  const snapshot = skillRoot === undefined || readVar(env, 'KIMI_MCP_TOOLS').value ? undefined : readStartupSnapshot(env, distDir, version, skillRoot);
   if (!snapshot) return (await loadFull()).runStdioServer(env, input, output);
 
   const unguard = guardStdio(() => process.exit(0));
