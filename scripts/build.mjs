@@ -6,7 +6,11 @@ import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/server';
+import { syncCommands } from './sync-commands.mjs';
 
+// The plugin's slash commands, from their definitions (checked in; test/commands.test.ts compares).
+const synced = await syncCommands();
+if (synced.length) process.stderr.write(`build: rewrote ${synced.join(', ')} from src/commands\n`);
 rmSync('dist', { recursive: true, force: true });
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const common = {

@@ -4,7 +4,7 @@
  * Every failure prints what to do and exits non-zero; nothing crashes.
  */
 import { UsageError } from './kimi/errors.js';
-import { agentOptions, chatOptions, costOptions, exitWith, parseCommandLine, USAGE } from './cli/args.js';
+import { agentOptions, chatOptions, costOptions, exitWith, parseCommandLine, reviewOptions, USAGE } from './cli/args.js';
 import { bundleDir } from './catalog/snapshot.js';
 import { serveStdio } from './startup/fast-stdio.js';
 import { version } from './version.js';
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     case 'install':
     case 'uninstall': {
       const { runInstall } = await import('./cli/install.js');
-      return runInstall(cli, target, { scope: values.scope, print: values.print, writeKey: values['write-key'], launch: values.launch, platform: values.platform }, command === 'uninstall');
+      return runInstall(cli, target, { scope: values.scope, print: values.print, writeKey: values['write-key'], launch: values.launch, platform: values.platform, hook: values.hook, failOn: values['fail-on'], strict: values.strict }, command === 'uninstall');
     }
     case 'doctor': {
       const { runDoctor } = await import('./cli/doctor.js');
@@ -51,9 +51,22 @@ async function main(argv: string[]): Promise<number | undefined> {
       const { runAgentCommand } = await import('./cli/agent.js');
       return runAgentCommand(cli, target, agentOptions(line));
     }
+    case 'review': {
+      if (target !== undefined) throw new UsageError(`Unexpected argument "${target}": name what to review with --target (working, staged, branch or commit:<ref>).`);
+      const { runReviewCommand } = await import('./cli/review.js');
+      return runReviewCommand(cli, reviewOptions(line));
+    }
     case 'cost': {
       const { runCostCommand } = await import('./cli/chat.js');
       return runCostCommand(cli, costOptions(line));
+    }
+    case 'jobs': {
+      const { runJobsCommand } = await import('./cli/jobs.js');
+      return runJobsCommand(cli, { json: values.json });
+    }
+    case 'job': {
+      const { runJobCommand } = await import('./cli/jobs.js');
+      return runJobCommand(cli, target, { json: values.json });
     }
     case 'usage': {
       const { runUsageCommand } = await import('./cli/usage.js');
@@ -76,4 +89,5 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
 }
 
-exitWith(main(process.argv.slice(2)));
+// `review` is a gate: 1 means "findings", so a failure of its own (a broken install) exits 2.
+exitWith(main(process.argv.slice(2)), process.argv[2] === 'review' ? 2 : 1);

@@ -7,12 +7,15 @@ import { ROOT } from './helpers/mcp.js';
 const SRC = join(ROOT, 'src');
 /** What each room may import besides itself and the shared top-level files (log, env, errors, once, version). */
 const MAY_IMPORT: Record<string, string[]> = {
-  cli: ['http', 'mcp', 'agent', 'startup', 'install', 'kimi', 'catalog', 'state', 'transport', 'simulator'],
+  cli: ['http', 'mcp', 'review', 'jobs', 'agent', 'startup', 'install', 'commands', 'kimi', 'catalog', 'state', 'transport', 'simulator'],
   http: ['mcp', 'agent', 'kimi', 'catalog', 'transport'],
-  mcp: ['agent', 'kimi', 'catalog', 'state', 'transport'],
+  mcp: ['review', 'jobs', 'agent', 'commands', 'kimi', 'catalog', 'state', 'transport'],
+  review: ['agent', 'kimi', 'catalog', 'state'],
+  jobs: ['state'],
   agent: ['kimi', 'catalog', 'state'],
   startup: ['catalog', 'transport'],
-  install: ['kimi'],
+  install: ['commands', 'kimi'],
+  commands: [],
   kimi: ['catalog', 'state'],
   simulator: [],
   catalog: [],

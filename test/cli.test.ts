@@ -191,7 +191,7 @@ describe('kimi-mcp commands', () => {
     const r = await runCli(['demo'], {});
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Replies come from a local Kimi simulator/);
-    expect(r.stdout).toMatch(/The server offers 5 tools: kimi_chat, kimi_stream, list_models, estimate_cost, kimi_agent/);
+    expect(r.stdout).toMatch(/The server offers 7 tools: kimi_chat, kimi_stream, list_models, estimate_cost, kimi_agent, kimi_review, kimi_job/);
     expect(r.stdout).toMatch(/estimate_cost before asking\nkimi-k2\.6 on runapi/);
     expect((r.stdout.match(/progress \d+: /g) ?? []).length).toBeGreaterThanOrEqual(3);
     expect(r.stdout).toMatch(/result:\n\s+Simulated Kimi review/);

@@ -415,12 +415,12 @@ describe('Streamable HTTP server under fuzzed requests', () => {
   });
 
   test('the well-formed session still works, and a fresh one can start', async () => {
-    expect((await client.listTools()).tools).toHaveLength(5);
+    expect((await client.listTools()).tools).toHaveLength(7);
     const r = await client.callTool({ name: 'estimate_cost', arguments: { input_tokens: 1_000_000, output_tokens: 1_000_000 } });
     expect(r.structuredContent).toMatchObject({ cost: { total: 2.48 } });
     const other = new Client({ name: 'after', version: '0' });
     await other.connect(new StreamableHTTPClientTransport(url));
-    expect((await other.listTools()).tools).toHaveLength(5);
+    expect((await other.listTools()).tools).toHaveLength(7);
     await other.close();
   });
 });

@@ -82,7 +82,7 @@ describe('HTTP sessions a client abandons', () => {
       sim.script({ content: 'slow answer', chunkSize: 2, delayMs: 100 });
       expect((await client.callTool({ name: 'kimi_chat', arguments: { prompt: 'slow', thinking: false } })).isError).toBeFalsy();
       await new Promise((resolve) => setTimeout(resolve, 700));
-      expect((await client.listTools()).tools).toHaveLength(5);
+      expect((await client.listTools()).tools).toHaveLength(7);
       // The client goes away without DELETE (its sockets close): the session is closed once idle.
       await client.close();
       await new Promise((resolve) => setTimeout(resolve, 900));
@@ -105,7 +105,7 @@ describe('serve over Streamable HTTP on loopback', () => {
   it('serves tools, resources and a streamed call with progress to the SDK client', async () => {
     const client = await connectHttp(server.url);
     try {
-      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent']);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent', 'kimi_review', 'kimi_job']);
       expect((await client.listResources()).resources.length).toBeGreaterThanOrEqual(20);
       const content = 'over http, streamed in pieces, over several throttle windows';
       sim.script({ content, chunkSize: 3, delayMs: 20 });
@@ -149,7 +149,7 @@ describe('serve over Streamable HTTP on loopback', () => {
     const r = await post(server.url, big);
     expect(r.status).toBe(413);
     const client = await connectHttp(server.url);
-    expect((await client.listTools()).tools).toHaveLength(5);
+    expect((await client.listTools()).tools).toHaveLength(7);
     await client.close();
   });
 
@@ -175,7 +175,7 @@ describe('serve beyond loopback', () => {
       expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
       expect((await post(url, initialize, { authorization: 'Bearer wrong' })).status).toBe(401);
       const client = await connectHttp(url, { authorization: `Bearer ${token}` });
-      expect((await client.listTools()).tools).toHaveLength(5);
+      expect((await client.listTools()).tools).toHaveLength(7);
       await client.close();
     } finally {
       await server.close();
@@ -197,7 +197,7 @@ describe('kimi-mcp serve --http', () => {
         child.on('exit', () => reject(new Error(err)));
       });
       const client = await connectHttp(url);
-      expect((await client.listTools()).tools).toHaveLength(5);
+      expect((await client.listTools()).tools).toHaveLength(7);
       await client.close();
     } finally {
       child.kill('SIGTERM');
@@ -253,7 +253,7 @@ describe('the 2026-07-28 era over HTTP: stateless, beside 2025 sessions', () => 
     const modern = await connectModern(mode);
     try {
       const tools = (await modern.listTools()).tools;
-      expect(tools.map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent']);
+      expect(tools.map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent', 'kimi_review', 'kimi_job']);
       expect(tools).toEqual((await legacy.listTools()).tools);
       const cost = await modern.callTool({ name: 'estimate_cost', arguments: { input_tokens: 1_000_000, output_tokens: 1_000_000 } });
       expect(cost.isError).toBeFalsy();
@@ -391,7 +391,7 @@ describe('the 2026-07-28 era over HTTP: stateless, beside 2025 sessions', () => 
     expect(r.headers.get('mcp-session-id')).toBeNull();
     expect(await r.text()).toMatch(/Payload Too Large: the limit is 65536 bytes/);
     const client = await connectModern('pinned');
-    expect((await client.listTools()).tools).toHaveLength(5);
+    expect((await client.listTools()).tools).toHaveLength(7);
     await client.close();
   });
 
@@ -410,7 +410,7 @@ describe('the 2026-07-28 era over HTTP: stateless, beside 2025 sessions', () => 
       // A client without the token is refused at its probe (auth is no evidence of an era).
       await expect(connectModern('auto', url)).rejects.toThrow(/requires authorization \(HTTP 401\)/);
       const client = await connectModern('pinned', url, { authorization: `Bearer ${token}` });
-      expect((await client.listTools()).tools).toHaveLength(5);
+      expect((await client.listTools()).tools).toHaveLength(7);
       await client.close();
     } finally {
       await open.close();

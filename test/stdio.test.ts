@@ -98,7 +98,7 @@ describe('the 2026-07-28 era through dist/cli.js, end to end', () => {
     expect(answers.get(2)!.result).toEqual(snapshot.modern.answers['tools/list']);
     // What the full server alone answers, request for request.
     expect(answers).toEqual(byId(b.messages));
-    expect((answers.get(2)!.result!.tools as { name: string }[]).map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent']);
+    expect((answers.get(2)!.result!.tools as { name: string }[]).map((t) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent', 'kimi_review', 'kimi_job']);
     expect(answers.get(3)!.result).toMatchObject({ resultType: 'complete', structuredContent: { models: expect.arrayContaining([expect.objectContaining({ id: 'kimi-k2.6' })]) } });
     expect(answers.get(4)!.result).toMatchObject({ resultType: 'complete', structuredContent: { cost: { total: 2.48 } } });
   });

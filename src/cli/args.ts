@@ -9,6 +9,7 @@ import { log, scrub } from '../log.js';
 import { version } from '../version.js';
 import type { AgentCommandOptions } from './agent.js';
 import type { ChatOptions, CostOptions } from './chat.js';
+import type { ReviewCommandOptions } from './review.js';
 
 export const USAGE = `kimi-mcp ${version}: Kimi models for coding agents, over MCP or the shell.
 
@@ -30,8 +31,24 @@ Usage:
                                     (--patch-only: just the patch, for git apply). --file, --model,
                                     --max-steps N (default 25, at most 100), --max-cost-usd X,
                                     --continue <conversation_id>, --json, --yes
+  kimi-mcp review                   Kimi reviews a git change in the current folder; findings most
+                                    severe first on stdout. --target working (default: uncommitted)
+                                    |staged|branch|commit:<ref>, --base <ref>, --focus "<words>",
+                                    --file <path> (repeatable), --model, --adversarial, --yes,
+                                    --json, --format text|github (annotations), --fail-on
+                                    critical|high|medium|low|none (default none). Exit 0: passed
+                                    (or no changes), 1: a finding at or above --fail-on,
+                                    2: the review could not run (no key, git missing, upstream).
+  kimi-mcp install git-hook         review before each commit (--hook pre-commit, the default:
+                                    staged) or push (--hook pre-push: branch); --fail-on (default
+                                    high); an existing hook runs first; --strict blocks when the
+                                    review cannot run; --print shows the script. kimi-mcp
+                                    uninstall git-hook puts the earlier hook back.
   kimi-mcp cost [--text T] [--file F ...] [--input-tokens N] [--output-tokens N] [--model M] [--json]
   kimi-mcp usage [--json] [--days N]   spending by day, model and host (from the ledger)
+  kimi-mcp jobs [--json]            background jobs started by agents in this folder, newest first
+  kimi-mcp job <id> [--json]        one job's result, or its state and what arrived so far;
+                                    exit 0 done, 1 failed/cancelled/interrupted, 3 still running
   kimi-mcp demo                     see it work against a local simulator (no key, no network)
   kimi-mcp demo --serve             keep the simulator running (until Ctrl-C) and print the
                                     variables that point chat, doctor or an agent at it
@@ -59,6 +76,14 @@ export const OPTIONS = {
   file: { type: 'string', multiple: true },
   continue: { type: 'string' },
   mode: { type: 'string' },
+  target: { type: 'string' },
+  base: { type: 'string' },
+  focus: { type: 'string' },
+  adversarial: { type: 'boolean' },
+  'fail-on': { type: 'string' },
+  format: { type: 'string' },
+  hook: { type: 'string' },
+  strict: { type: 'boolean' },
   'max-steps': { type: 'string' },
   'max-cost-usd': { type: 'string' },
   'patch-only': { type: 'boolean' },
@@ -98,6 +123,13 @@ export function agentOptions({ values }: CommandLine): AgentCommandOptions {
   };
 }
 
+export function reviewOptions({ values }: CommandLine): ReviewCommandOptions {
+  return {
+    target: values.target, base: values.base, focus: values.focus, file: values.file, model: values.model, adversarial: values.adversarial,
+    failOn: values['fail-on'], json: values.json, format: values.format, yes: values.yes,
+  };
+}
+
 export function costOptions({ values, target }: CommandLine): CostOptions {
   return {
     model: values.model, provider: values.provider, inputTokens: values['input-tokens'], outputTokens: values['output-tokens'],
@@ -105,8 +137,11 @@ export function costOptions({ values, target }: CommandLine): CostOptions {
   };
 }
 
-/** Ends the process as the command's outcome says: its exit code, or a failure's message and code. */
-export function exitWith(outcome: Promise<number | undefined>): void {
+/**
+ * Ends the process as the command's outcome says: its exit code, or a failure's message and code
+ * (`failed`, 1 unless the command documents another: `review` keeps 1 for "findings").
+ */
+export function exitWith(outcome: Promise<number | undefined>, failed = 1): void {
   outcome.then(
     (code) => {
       if (code !== undefined) process.exitCode = code;
@@ -116,7 +151,7 @@ export function exitWith(outcome: Promise<number | undefined>): void {
       const badArguments = e instanceof UsageError || (e as { code?: string })?.code?.startsWith('ERR_PARSE_ARGS') === true;
       if (badArguments || (e as Error)?.name === 'CatalogError') process.stderr.write(scrub(`${(e as Error).message}\n`));
       else log(e);
-      process.exitCode = badArguments ? 2 : 1;
+      process.exitCode = badArguments ? 2 : failed;
     },
   );
 }

@@ -6,6 +6,8 @@ import { UsageError } from '../kimi/errors.js';
 import { AGENTS, findAgent } from '../install/agents.js';
 import type { InstallContext, Launch, Scope } from '../install/agents.js';
 import { applyPlan, describePlan, planInstall, planUninstall } from '../install/install.js';
+import { hookScript, installGitHook, parseHookName, uninstallGitHook } from '../install/git-hook.js';
+import { parseFailOn } from './review-format.js';
 import { scrub } from '../log.js';
 import { version } from '../version.js';
 import type { CliContext } from './context.js';
@@ -16,6 +18,10 @@ export interface InstallOptions {
   writeKey?: boolean;
   launch?: string;
   platform?: string;
+  /** git-hook: which hook, the gate's severity, and whether a review that cannot run blocks. */
+  hook?: string;
+  failOn?: string;
+  strict?: boolean;
 }
 
 /**
@@ -65,10 +71,31 @@ function installContext(cli: CliContext, options: InstallOptions): InstallContex
   };
 }
 
-export function runInstall(cli: CliContext, agentId: string | undefined, options: InstallOptions, uninstall: boolean): number {
+/** `install git-hook`: the review gate in this repository's hooks, started as an agent would start us. */
+async function runGitHook(cli: CliContext, options: InstallOptions, uninstall: boolean): Promise<number> {
+  const hook = parseHookName(options.hook);
+  const settings = {
+    hook,
+    // The default is a gate that gates; `kimi-mcp review` alone defaults to none.
+    failOn: parseFailOn(options.failOn ?? 'high'),
+    strict: options.strict ?? false,
+    // git runs hooks with sh on every platform (Git for Windows brings its own), hence 'linux'.
+    launch: launchCommand(binaryPath(), 'linux', options.launch, process.execPath),
+  };
+  if (options.print && !uninstall) {
+    cli.out(hookScript(settings));
+    return 0;
+  }
+  const done = uninstall ? await uninstallGitHook({ cwd: process.cwd(), hook }) : await installGitHook({ cwd: process.cwd(), ...settings });
+  cli.out(`${done.join('\n')}\n`);
+  return 0;
+}
+
+export function runInstall(cli: CliContext, agentId: string | undefined, options: InstallOptions, uninstall: boolean): number | Promise<number> {
+  if (agentId === 'git-hook') return runGitHook(cli, options, uninstall);
   const agent = agentId ? findAgent(agentId) : undefined;
   if (!agent) {
-    throw new UsageError(`${agentId ? `Unknown agent "${agentId}". ` : ''}Name one of: ${AGENTS.map((a) => a.id).join(', ')}.`);
+    throw new UsageError(`${agentId ? `Unknown agent "${agentId}". ` : ''}Name one of: ${AGENTS.map((a) => a.id).join(', ')} (or git-hook, for the review gate).`);
   }
   const scope = (options.scope ?? agent.scopes[0]) as Scope;
   const ctx = installContext(cli, options);

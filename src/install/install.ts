@@ -8,6 +8,8 @@ import { dirname, join } from 'node:path';
 import { UsageError } from '../kimi/errors.js';
 import { SERVER_NAME, SKILL_NAME } from './agents.js';
 import type { Agent, InstallContext, Scope } from './agents.js';
+import { applyCommands, describeCommands, planCommands } from './commands.js';
+import type { CommandsPlan } from './commands.js';
 import { editConfig } from './edit.js';
 import { createFile, modeOf, PRIVATE_MODE, replaceFile } from './write-file.js';
 
@@ -33,6 +35,8 @@ export interface Plan {
    */
   snippet: string;
   skill?: { dir: string; action: 'copy' | 'remove'; from?: string };
+  /** The /kimi:* slash command files to write or remove (src/install/commands.ts). */
+  commands?: CommandsPlan;
   notes: string[];
 }
 
@@ -73,13 +77,16 @@ const ownerOnly = (mode: number): number => mode & 0o700;
 export function planInstall(agent: Agent, ctx: InstallContext, scope: Scope, skillRoot: string): Plan {
   const { skillDir, ...file } = target(agent, ctx, scope);
   const entry = agent.entry(ctx);
+  const commands = planCommands(agent, ctx, scope, 'install');
   return {
     ...file,
     ...(ctx.keyValue ? { mode: ownerOnly(file.mode) } : {}),
     ...edit(agent, ctx, file, entry),
     snippet: editConfig(agent, ctx, file.configPath, null, entry)!,
     ...(skillDir ? { skill: { dir: skillDir, action: 'copy' as const, from: skillRoot } } : {}),
-    notes: agent.notes(ctx),
+    commands: commands.plan,
+    // An agent that reads the server's MCP prompts needs no command files: the notes say so.
+    notes: [...agent.notes(ctx), ...(commands.note ? [commands.note] : [])],
   };
 }
 
@@ -90,6 +97,7 @@ export function planUninstall(agent: Agent, ctx: InstallContext, scope: Scope): 
     ...edit(agent, ctx, file, undefined),
     snippet: '',
     ...(skillDir && isOurSkill(skillDir) ? { skill: { dir: skillDir, action: 'remove' as const } } : {}),
+    commands: planCommands(agent, ctx, scope, 'uninstall').plan,
     notes: [],
   };
 }
@@ -134,6 +142,7 @@ export function applyPlan(plan: Plan, stamp = new Date().toISOString().replace(/
     cpSync(join(skill.from, 'skill'), join(skill.dir, 'skill'), { recursive: true });
     done.push(`installed the skill at ${skill.dir}`);
   }
+  done.push(...applyCommands(plan.commands));
   return done;
 }
 
@@ -157,5 +166,6 @@ export function describePlan(plan: Plan, uninstall: boolean): string {
     lines.push(intro, plan.snippet.replace(/\n$/, '').replace(/^/gm, '    '));
   }
   if (plan.skill) lines.push(`  would ${plan.skill.action === 'copy' ? 'install' : 'remove'} the skill at ${plan.skill.dir}`);
+  lines.push(...describeCommands(plan.commands));
   return lines.join('\n');
 }

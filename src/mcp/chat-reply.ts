@@ -101,6 +101,7 @@ export async function chatTool(ctx: ChatContext, args: ChatRequest, call: ToolCa
       roots: call.roots,
       ...(call.confirm ? { confirm: call.confirm } : {}),
       onEvent: async (event) => {
+        if (event.kind === 'delta') call.record?.({ text: event.text, reasoning: event.reasoning });
         if (!reporter) return;
         if (event.kind === 'delta') await reporter.update(event.text, event.reasoning);
         else await reporter.note(`retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt}): ${event.reason}`);

@@ -23,6 +23,13 @@ export class ReplyStore {
     return `${REPLY_URI_PREFIX}${id}`;
   }
 
+  /** A reply kept elsewhere (a background job's file) made readable here under its own id. */
+  restore(reply: StoredReply): void {
+    this.replies.delete(reply.id);
+    this.replies.set(reply.id, reply);
+    if (this.replies.size > MAX_STORED) this.replies.delete(this.replies.keys().next().value as string);
+  }
+
   get(id: string): StoredReply | undefined {
     return this.replies.get(id);
   }

@@ -8,6 +8,7 @@ import type { Catalog, SourceFile } from '../catalog/load.js';
 import { isPlanPrice } from '../kimi/cost.js';
 import { jsonSchemaOf } from './json-schema.js';
 import type { ReplyStore } from './replies.js';
+import { outputJsonSchema } from './tool.js';
 import type { KimiTool } from './tool.js';
 
 export const SKILL_URI = 'kimi://skill';
@@ -31,7 +32,7 @@ export function schemaDocument(tool: KimiTool): Record<string, unknown> {
   return {
     tool: tool.name,
     input: jsonSchemaOf(tool.input, 'input'),
-    output: jsonSchemaOf(tool.output, 'output'),
+    output: outputJsonSchema(tool),
   };
 }
 

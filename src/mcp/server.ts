@@ -6,6 +6,7 @@ import { pruneConversations } from '../kimi/conversation.js';
 import type { Env } from '../kimi/config.js';
 import { log } from '../log.js';
 import { registerConversations } from './conversation-resource.js';
+import { registerPrompts } from './prompts.js';
 import { registerResources, SKILL_URI } from './resources.js';
 import { ReplyStore } from './replies.js';
 import { guardInbound } from './inbound.js';
@@ -16,6 +17,9 @@ import { createTools } from './tools/index.js';
 import { firstTime } from '../once.js';
 import { selectTools } from './tool-selection.js';
 import { version } from '../version.js';
+import { maxJobs, pruneJobs } from '../jobs/project.js';
+import { processJobs } from '../jobs/runner.js';
+import type { JobRunner } from '../jobs/runner.js';
 
 /**
  * Once per process (an HTTP server builds a server per session or request): log bad configuration
@@ -24,7 +28,10 @@ import { version } from '../version.js';
 export function onProcessStart(catalog: Catalog, env: Env): void {
   const settings = resolveSettings(catalog, env);
   reportConfiguration(settings);
+  const jobsProblem = maxJobs(env).problem;
+  if (jobsProblem && firstTime('KIMI_MAX_JOBS')) log(`configuration: ${jobsProblem}`);
   pruneConversations(env, settings.keepDays);
+  pruneJobs(env, settings.keepDays);
 }
 
 export interface ServerOptions {
@@ -32,21 +39,28 @@ export interface ServerOptions {
   era?: 'legacy' | 'modern';
   /** Long replies, shared by every server of an HTTP process so a later request can read them. */
   replies?: ReplyStore;
+  /** Background jobs: one runner per process (KIMI_MAX_JOBS counts them all). */
+  jobs?: JobRunner;
 }
 
-export function createServer(catalog: Catalog, env: Env, { era = 'legacy', replies = new ReplyStore() }: ServerOptions = {}): McpServer {
+export function createServer(catalog: Catalog, env: Env, { era = 'legacy', replies = new ReplyStore(), jobs = processJobs }: ServerOptions = {}): McpServer {
   const settings = resolveSettings(catalog, env);
-  const ctx = { catalog, settings, env, replies };
+  const ctx = { catalog, settings, env, replies, jobs, era };
   const { tools, problems } = selectTools(env, createTools(ctx));
   if (problems.length && firstTime('KIMI_MCP_TOOLS')) problems.forEach((p) => log(p));
   const server = new McpServer(
     { name: 'kimi-mcp', version, title: 'Kimi' },
-    { instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.` },
+    {
+      instructions: `Moonshot Kimi models via RunAPI or other OpenAI-compatible hosts. Usage guide: ${SKILL_URI}.`,
+      // A finished background job is announced as a log message; 2026-07-28 has no logging.
+      ...(era === 'legacy' ? { capabilities: { logging: {} } } : {}),
+    },
   );
-  registerTools(server, tools, clientRoots(server.server, env, era));
+  registerTools(server, tools, clientRoots(server.server, env, era), { jobs, env, settings, era, replies });
   registerResources(server, catalog, tools, ctx.replies);
   registerConversations(server, env);
   registerUsage(server, env);
+  registerPrompts(server);
   server.server.onerror = (e) => log('protocol error:', e.message);
   // Whatever the transport: requests with wrong params get -32602 naming the field, not -32603.
   const connect = server.connect.bind(server);

@@ -15,6 +15,7 @@ import { callsSettled } from '../kimi/run-chat.js';
 import { log } from '../log.js';
 import { DRAIN_MS, guardStdio, SETTLE_MS } from '../transport/hygiene.js';
 import { StdioLineTransport } from '../transport/stdio-line.js';
+import { processJobs } from '../jobs/runner.js';
 import { createServer, onProcessStart } from './server.js';
 
 type Era = 'legacy' | 'modern';
@@ -77,6 +78,8 @@ export async function runStdioServer(env: NodeJS.ProcessEnv = process.env, input
     log(`shutting down: ${why}`);
     void (drain ? transport.idle(DRAIN_MS) : Promise.resolve())
       .then(() => handle.close())
+      // Background jobs end with the client that started them, keeping what arrived, rather than spend unseen.
+      .then(() => processJobs.stopAll(`the server stopped (${why}) before the job finished; what had arrived is kept`, SETTLE_MS))
       .then(() => callsSettled(SETTLE_MS))
       .finally(() => output.write('', () => process.exit(0)));
   };

@@ -28,7 +28,8 @@ export function replyResult(reply: ToolReply<unknown>): ToolResult {
   const links = (reply.links ?? []).map((l) => ({ type: 'resource_link' as const, ...l }));
   return {
     content: [{ type: 'text', text: scrub(reply.text) }, ...links],
-    structuredContent: JSON.parse(scrub(JSON.stringify(reply.structured))) as Record<string, unknown>,
+    // A stored failure handed back by kimi_job has none.
+    ...(reply.structured === undefined ? {} : { structuredContent: JSON.parse(scrub(JSON.stringify(reply.structured))) as Record<string, unknown> }),
     ...(reply.isError ? { isError: true as const } : {}),
   };
 }

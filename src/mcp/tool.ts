@@ -9,6 +9,7 @@ import { jsonSchemaOf } from './json-schema.js';
 import type { Confirm } from '../kimi/guard.js';
 import type { RootsSource } from '../kimi/messages.js';
 import type { ToolReply } from './tool-result.js';
+import type { WorkEvent } from '../jobs/recorder.js';
 
 export type ToolContext = CallContext;
 
@@ -20,6 +21,8 @@ export interface ToolCall {
   confirm?: Confirm;
   /** Sends a progress message; present only when the client asked for progress. */
   progress?: (message: string) => Promise<void>;
+  /** Keeps what arrived so far (text, a step, spending) in a background job's file; present only in jobs. */
+  record?: (event: WorkEvent) => void;
 }
 
 export interface KimiTool<In extends z.ZodObject = z.ZodObject, Out extends z.ZodObject = z.ZodObject> {
@@ -29,12 +32,34 @@ export interface KimiTool<In extends z.ZodObject = z.ZodObject, Out extends z.Zo
   input: In;
   output: Out;
   annotations: ToolAnnotations;
+  /** The tool takes `background: true`: it then runs as a job (src/jobs) and answers at once with its job_id. */
+  background?: true;
   handle(args: z.output<In>, call: ToolCall): Promise<ToolReply<z.output<Out>>>;
 }
 
+/** What a call with `background: true` returns at once. */
+export const jobStarted = z.object({
+  job_id: z.string(),
+  state: z.enum(['queued', 'running', 'done', 'failed', 'cancelled']),
+  position: z.number().int().optional(),
+});
+
 /** Keeps the input and output types of one tool tied together while the list stays uniform. */
 export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(tool: KimiTool<In, Out>): KimiTool {
-  return tool as unknown as KimiTool;
+  if (!tool.background) return tool as unknown as KimiTool;
+  // Listed, parsed and checked for unknown arguments like every other argument.
+  return { ...tool, input: tool.input.extend({ background: z.boolean().optional() }) } as unknown as KimiTool;
+}
+
+/** The tool's output: for a tool that takes `background`, its result or a job_id. */
+export function outputOf(tool: KimiTool): z.ZodType {
+  return tool.background ? z.union([tool.output, jobStarted]) : tool.output;
+}
+
+/** The output's JSON Schema; a union keeps `type: object` at the root, which 2025-era clients require. */
+export function outputJsonSchema(tool: KimiTool): Record<string, unknown> {
+  const schema = jsonSchemaOf(outputOf(tool), 'output');
+  return tool.background ? { type: 'object', ...schema } : schema;
 }
 
 /** The tools/list entry of a tool: what every agent pays for in context on every turn. */
@@ -44,7 +69,7 @@ export function toolDefinition(tool: KimiTool): Tool {
     title: tool.title,
     description: tool.description,
     inputSchema: jsonSchemaOf(tool.input, 'input') as Tool['inputSchema'],
-    outputSchema: jsonSchemaOf(tool.output, 'output') as Tool['outputSchema'],
+    outputSchema: outputJsonSchema(tool) as Tool['outputSchema'],
     annotations: tool.annotations,
   };
 }

@@ -48,6 +48,9 @@ describe('Claude Code', () => {
     expect(market.stdout).toMatch(/✔ Validation passed/);
     // The plugin's skill (SKILL.md at the root, "skills": ["./"]) is part of what was validated.
     expect(market.stdout).toMatch(/skills: kimi:kimi/);
+    // So are the slash commands (commands/*.md), each as /kimi:<name>; the Gemini CLI TOMLs beside them are not read.
+    const commands = [...market.stdout.matchAll(/commands: (\S+)/g)].map((m) => m[1]).sort();
+    expect(commands).toEqual(['kimi:adversarial-review', 'kimi:ask', 'kimi:cancel', 'kimi:rescue', 'kimi:result', 'kimi:review', 'kimi:status']);
     const plugin = await claude(['plugin', 'validate', '.claude-plugin/plugin.json', '--strict'], home, ROOT);
     expect(plugin.code, plugin.stdout + plugin.stderr).toBe(0);
   });

@@ -11,8 +11,9 @@
  * Of the 40 scenarios 0.2.0-alpha.12 lists for 2026-07-28, the ones below apply. The rest test
  * fixtures of the suite's reference server that we do not have: its test_* tools (tools-call-*,
  * json-schema-2020-12, all input-required-result-* but unsupported-methods), its test:// resources
- * (resources-read-*, resources-templates-read), prompts (prompts-*, completion-complete; we serve
- * none and declare none), and tools annotated with x-mcp-header (http-custom-header-server-validation).
+ * (resources-read-*, resources-templates-read), its test prompts (prompts-get-*, completion-complete;
+ * ours are the /kimi:* commands), and tools annotated with x-mcp-header
+ * (http-custom-header-server-validation).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ import { runProcess } from '../helpers/process.js';
 import { clientBin, clientDir } from './paths.js';
 import { tempDir } from '../helpers/temp.js';
 
-const APPLICABLE_SCENARIOS = ['server-initialize', 'ping', 'tools-list', 'resources-list', 'dns-rebinding-protection'];
+const APPLICABLE_SCENARIOS = ['server-initialize', 'ping', 'tools-list', 'resources-list', 'prompts-list', 'dns-rebinding-protection'];
 
 /** The 2026-07-28 scenarios that apply, each with the checks in it that do not, and why. */
 const MODERN_SCENARIOS: Record<string, Record<string, string>> = {
@@ -34,7 +35,7 @@ const MODERN_SCENARIOS: Record<string, Record<string, string>> = {
     'sep-2575-missing-capability-http-400': "needs the suite's diagnostic tool test_missing_capability",
     'sep-2575-http-server-no-independent-requests-on-stream': "needs the suite's diagnostic tool test_streaming_elicitation",
     'sep-2575-server-no-log-without-loglevel': "needs the suite's diagnostic tool test_logging_tool",
-    'sep-2575-server-sends-prompts-list-changed-on-subscription': 'we serve no prompts (skipped by the suite)',
+    'sep-2575-server-sends-prompts-list-changed-on-subscription': "a SHOULD (a warning): the suite waits for a change to the prompt list; ours never changes",
     'sep-2575-server-sends-tools-list-changed-on-subscription': "a SHOULD (a warning): the suite changes the tool list through its own diagnostic tool; ours never changes",
   },
   'tools-list': {},
@@ -43,7 +44,7 @@ const MODERN_SCENARIOS: Record<string, Record<string, string>> = {
   'dns-rebinding-protection': {},
   'http-header-validation': {},
   'server-sse-multiple-streams': {},
-  caching: { 'sep-2549-prompts-list-caching-hints': 'we serve no prompts and do not declare the capability' },
+  caching: {},
   'input-required-result-unsupported-methods': {},
 };
 

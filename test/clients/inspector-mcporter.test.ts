@@ -25,10 +25,10 @@ const env = () => ({ PATH: process.env.PATH, HOME: home, MCP_INSPECTOR_SECRET_ST
 describe('MCP Inspector CLI', () => {
   const inspector = (...args: string[]) => runProcess(clientBin('inspector'), ['--cli', process.execPath, CLI, ...args, '--format', 'json'], { env: env(), cwd: ROOT });
 
-  it('lists the five tools', async () => {
+  it('lists the seven tools', async () => {
     const r = await inspector('--method', 'tools/list');
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).result.tools.map((t: { name: string }) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent']);
+    expect(JSON.parse(r.stdout).result.tools.map((t: { name: string }) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent', 'kimi_review', 'kimi_job']);
   });
 
   it('calls estimate_cost', async () => {
@@ -59,7 +59,7 @@ describe('mcporter', () => {
     expect(r.code).toBe(0);
     const listing = JSON.parse(r.stdout);
     expect(listing.status).toBe('ok');
-    expect(listing.tools.map((t: { name: string }) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent']);
+    expect(listing.tools.map((t: { name: string }) => t.name)).toEqual(['kimi_chat', 'kimi_stream', 'list_models', 'estimate_cost', 'kimi_agent', 'kimi_review', 'kimi_job']);
   });
 
   it('calls kimi_chat through to the simulator', async () => {

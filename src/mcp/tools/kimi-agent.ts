@@ -100,6 +100,7 @@ export const kimiAgentTool = (ctx: ChatContext) =>
     }),
     output: agentOutput,
     annotations: { readOnlyHint: true, openWorldHint: true },
+    background: true,
     async handle(args, call) {
       const reporter = call.progress ? new ProgressReporter(call.progress, 'kimi_agent', false) : undefined;
       try {
@@ -107,7 +108,13 @@ export const kimiAgentTool = (ctx: ChatContext) =>
           signal: call.signal,
           roots: call.roots,
           ...(call.confirm ? { confirm: call.confirm } : {}),
-          ...(reporter ? { onStep: (line: string) => reporter.note(line), onDelta: (text: string, reasoning: string) => void reporter.update(text, reasoning) } : {}),
+          // Steps and text go to the progress (when asked for) and to a background job's file.
+          ...(reporter || call.record
+            ? {
+                onStep: async (line: string) => (call.record?.({ step: line }), await reporter?.note(line)),
+                onDelta: (text: string, reasoning: string) => (call.record?.({ text, reasoning }), void reporter?.update(text, reasoning)),
+              }
+            : {}),
         });
         return renderAgent(ctx, result);
       } finally {

@@ -11,5 +11,6 @@ export const kimiChatTool = (ctx: ChatContext) =>
     input: chatInput(ctx.catalog),
     output: chatOutput,
     annotations: { readOnlyHint: true, openWorldHint: true },
+    background: true,
     handle: (args, call) => chatTool(ctx, args, call, false),
   });
