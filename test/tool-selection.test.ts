@@ -43,6 +43,24 @@ describe('the tools an agent pays for', () => {
     }
   });
 
+  it('without kimi_job, no tool offers background (its job_id could never be read back)', async () => {
+    const withJobs = await connect({ KIMI_MCP_TOOLS: 'kimi_chat kimi_job' });
+    const { tools: both } = await withJobs.client.listTools();
+    await withJobs.close();
+    expect(Object.keys(both.find((t) => t.name === 'kimi_chat')!.inputSchema.properties!)).toContain('background');
+
+    const { client, close } = await connect({ KIMI_MCP_TOOLS: 'kimi_chat' });
+    try {
+      const { tools } = await client.listTools();
+      expect(Object.keys(tools[0]!.inputSchema.properties!)).not.toContain('background');
+      const refused = await call(client, 'kimi_chat', { prompt: 'hi', background: true });
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/kimi_chat does not take "background"; nothing was sent/);
+    } finally {
+      await close();
+    }
+  });
+
   it('a misspelt name is reported at start and never hides every tool', async () => {
     const one = await listed({ KIMI_MCP_TOOLS: 'kimi_chat,kimi_chta' });
     await one.close();
