@@ -98,6 +98,28 @@ describe('jobs across server processes', () => {
     expect(JSON.parse(list.stdout)).toMatchObject([{ job_id: id, tool: 'kimi_chat', state: 'interrupted' }]);
   });
 
+  it('a kimi_agent job killed mid-run keeps its steps and the patch so far, and nothing is written to the project', async () => {
+    const stateDir = tempDir('kimi-jobs-proc-');
+    const project = tempDir('kimi-jobs-proc-project-');
+    const write = { toolCalls: [{ name: 'write', arguments: JSON.stringify({ path: 'src/retry.ts', content: 'export const RETRIES = 3;\n' }) }], content: '' };
+    sim.scriptFor('proc-agent-killed', write, { content: `Now ${'thinking slowly '.repeat(400)}`, chunkSize: 8, delayMs: 20 });
+    const doomed = await spawnServer(env(stateDir), project);
+    const id = jobId(await callTool(doomed, 'kimi_agent', { task: 'proc-agent-killed: add a retry constant', mode: 'propose', background: true }));
+    await expect.poll(() => jobFiles(stateDir).includes('"type":"patch"'), { timeout: 10_000 }).toBe(true);
+    process.kill(doomed.transport.pid!, 'SIGKILL');
+    await doomed.client.close().catch(() => undefined);
+
+    const next = await spawnServer(env(stateDir), project);
+    try {
+      const result = await callTool(next, 'kimi_job', { action: 'result', job_id: id });
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/interrupted[\s\S]*Steps so far:\nstep 1\/25: write src\/retry\.ts[\s\S]*Patch so far[\s\S]*\+export const RETRIES = 3;/);
+    } finally {
+      await next.client.close();
+    }
+    expect(readdirSync(project)).toEqual([]);
+  });
+
   it('a server whose client goes away stops its jobs (the upstream request is closed) and keeps what arrived', async () => {
     const stateDir = tempDir('kimi-jobs-proc-');
     const project = tempDir('kimi-jobs-proc-project-');

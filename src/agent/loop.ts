@@ -14,6 +14,7 @@ import type { Cost } from '../kimi/cost.js';
 import type { Usage } from '../kimi/chat.js';
 import type { CallContext } from '../kimi/config.js';
 import { UsageError } from '../errors.js';
+import { log } from '../log.js';
 import type { Confirm } from '../kimi/guard.js';
 import { allowedFolders, readCallFiles } from '../kimi/messages.js';
 import type { ChatMessage, RootsSource } from '../kimi/messages.js';
@@ -36,6 +37,18 @@ const REPEAT_REFUSED_AT = 3;
 /** Earlier sessions of a continued conversation get at most this share of the window. */
 const HISTORY_SHARE = 0.5;
 
+/** The tools that change the overlay: after each, the patch so far is worth keeping. */
+const PATCH_TOOLS = new Set(['edit', 'write']);
+
+/** The patch so far; a failure here only costs the copy kept for a crash (the end reports it). */
+async function reportPatch(workspace: Workspace, onPatch: (patch: string) => void): Promise<void> {
+  try {
+    onPatch((await workspace.outcome()).patch);
+  } catch (e) {
+    log('the patch so far could not be made:', e);
+  }
+}
+
 export interface AgentRequest {
   task: string;
   mode?: AgentMode;
@@ -55,6 +68,8 @@ export interface AgentOptions {
   onStep?: (line: string) => void | Promise<void>;
   /** The model's text and reasoning so far in the current step (keep-alives). */
   onDelta?: (text: string, reasoning: string) => void;
+  /** The whole patch so far, after each edit or write in propose mode (a background job keeps it). */
+  onPatch?: (patch: string) => void;
 }
 
 /** Why the loop ended. */
@@ -240,6 +255,7 @@ export async function runAgent(ctx: CallContext, req: AgentRequest, options: Age
       messages.push(toolMessage(call, run.output));
       steps.push(run.step);
       await options.onStep?.(`step ${stepsDone}/${maxSteps}: ${run.step}`);
+      if (options.onPatch && PATCH_TOOLS.has(call.name)) await reportPatch(workspace, options.onPatch);
     }
   }
 

@@ -38,7 +38,7 @@ export async function runJobCommand(cli: CliContext, id: string | undefined, opt
   if (!view) throw new UsageError(`No job ${id} in ${jobStore(cli.env).folder}; kimi-mcp jobs lists this folder's jobs (KIMI_MCP_STATE_DIR must match the server's).`);
   const result = view.result as { content?: { type: string; text?: string }[]; structuredContent?: unknown; isError?: boolean } | undefined;
   if (options.json) {
-    cli.out(`${JSON.stringify({ ...statusOf(view), label: view.label, ...(result ? { result } : { text: view.text, steps: view.steps }) }, null, 2)}\n`);
+    cli.out(`${JSON.stringify({ ...statusOf(view), label: view.label, ...(result ? { result } : { text: view.text, steps: view.steps, ...(view.patch ? { patch: view.patch } : {}) }) }, null, 2)}\n`);
     return exitCode(view);
   }
   if (result) {

@@ -15,6 +15,8 @@ export interface WorkEvent {
   reasoning?: string;
   /** One finished step of an agent (a tool call). */
   step?: string;
+  /** An agent's whole patch so far (propose mode). */
+  patch?: string;
 }
 
 type Line = Parameters<JobStore['append']>[1];
@@ -46,7 +48,12 @@ export class JobRecorder {
       this.writePending();
       void this.write({ type: 'step', line: scrub(event.step) });
     }
-    const { step: _step, ...rest } = event;
+    if (event.patch !== undefined) {
+      // Rare (after an edit) and the hardest part to redo: written at once.
+      this.writePending();
+      void this.write({ type: 'patch', patch: scrub(event.patch) });
+    }
+    const { step: _step, patch: _patch, ...rest } = event;
     Object.assign(this.pending, rest);
     if (this.timer || !Object.keys(this.pending).length) return;
     const wait = Math.max(0, this.lastWrite + this.intervalMs - Date.now());

@@ -48,6 +48,8 @@ type JobLine =
   /** The text so far: what was known up to `from` characters stays, `text` follows it. */
   | { type: 'text'; at: string; from: number; text: string; reasoning_from?: number; reasoning?: string }
   | { type: 'step'; at: string; line: string }
+  /** An agent's whole patch so far (each replaces the one before). */
+  | { type: 'patch'; at: string; patch: string }
   | ({ type: 'reply' } & KeptReply)
   | { type: 'end'; at: string; state: EndState; why?: string; result?: StoredResult };
 
@@ -63,6 +65,8 @@ export interface JobView extends JobHeader {
   text: string;
   reasoning: string;
   steps: string[];
+  /** An agent job's patch so far (propose mode), for a job that ended without its result. */
+  patch?: string;
   /** The tools/call result the call returned (done, failed, cancelled, and interrupted when the stop was orderly). */
   result?: StoredResult;
   replies: KeptReply[];
@@ -112,6 +116,9 @@ export function viewOf(lines: readonly JobLine[], torn: number): JobView | undef
         break;
       case 'step':
         view.steps.push(line.line);
+        break;
+      case 'patch':
+        view.patch = line.patch;
         break;
       case 'reply':
         view.replies.push({ id: line.id, title: line.title, text: line.text });

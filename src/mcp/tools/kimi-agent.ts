@@ -113,6 +113,7 @@ export const kimiAgentTool = (ctx: ChatContext) =>
             ? {
                 onStep: async (line: string) => (call.record?.({ step: line }), await reporter?.note(line)),
                 onDelta: (text: string, reasoning: string) => (call.record?.({ text, reasoning }), void reporter?.update(text, reasoning)),
+                ...(call.record ? { onPatch: (patch: string) => call.record!({ patch }) } : {}),
               }
             : {}),
         });

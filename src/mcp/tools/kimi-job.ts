@@ -72,12 +72,13 @@ export function statusOf(view: JobView) {
   };
 }
 
-/** The partial work of a job without a result: text and steps so far. */
+/** The partial work of a job without a result: steps, text and an agent's patch so far. */
 export function partialLines(view: JobView): string[] {
   const lines: string[] = [];
   if (view.steps.length) lines.push('', 'Steps so far:', ...view.steps);
   if (view.text) lines.push('', 'Text so far:', view.text);
   else if (view.reasoning) lines.push('', 'Reasoning so far:', view.reasoning);
+  if (view.patch) lines.push('', 'Patch so far (nothing was written; review it before git apply):', '```diff', view.patch.trimEnd(), '```');
   return lines;
 }
 
