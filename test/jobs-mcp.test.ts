@@ -210,6 +210,9 @@ describe('background jobs', () => {
     await expect.poll(async () => (await job(c.client, { action: 'status', job_id })).structuredContent).toMatchObject({ state: 'running', steps: 1 });
     const status = await job(c.client, { action: 'status', job_id });
     expect(textOf(status)).toMatch(/Steps so far:\nstep 1\/25: list \. → 1 entry\n/);
+    // What the first step cost, while the job still runs.
+    expect((status.structuredContent as { cost_usd?: number }).cost_usd).toBeGreaterThan(0);
+    expect(textOf(status)).toMatch(/\$[\d.]+ so far/);
     const result = await job(c.client, { action: 'result', job_id, wait_seconds: 20 });
     expect(result.structuredContent).toMatchObject({ answer: 'a.ts holds the constant.', stopped: 'answered', steps: ['list . → 1 entry'] });
   });

@@ -37,6 +37,11 @@ const REPEAT_REFUSED_AT = 3;
 /** Earlier sessions of a continued conversation get at most this share of the window. */
 const HISTORY_SHARE = 0.5;
 
+/** What the steps so far cost (null while a price is unknown): a background job shows it as it runs. */
+export interface StepSpend {
+  cost_usd: number | null;
+}
+
 /** The tools that change the overlay: after each, the patch so far is worth keeping. */
 const PATCH_TOOLS = new Set(['edit', 'write']);
 
@@ -65,7 +70,7 @@ export interface AgentOptions {
   roots: RootsSource;
   confirm?: Confirm;
   /** One line per tool call as it happens: `step 4/25: read src/http/server.ts:80-140`. */
-  onStep?: (line: string) => void | Promise<void>;
+  onStep?: (line: string, spent: StepSpend) => void | Promise<void>;
   /** The model's text and reasoning so far in the current step (keep-alives). */
   onDelta?: (text: string, reasoning: string) => void;
   /** The whole patch so far, after each edit or write in propose mode (a background job keeps it). */
@@ -254,7 +259,7 @@ export async function runAgent(ctx: CallContext, req: AgentRequest, options: Age
       }
       messages.push(toolMessage(call, run.output));
       steps.push(run.step);
-      await options.onStep?.(`step ${stepsDone}/${maxSteps}: ${run.step}`);
+      await options.onStep?.(`step ${stepsDone}/${maxSteps}: ${run.step}`, { cost_usd: spend.cost_usd });
       if (options.onPatch && PATCH_TOOLS.has(call.name)) await reportPatch(workspace, options.onPatch);
     }
   }

@@ -17,6 +17,8 @@ export interface WorkEvent {
   step?: string;
   /** An agent's whole patch so far (propose mode). */
   patch?: string;
+  /** What the work has cost so far, with `step` (null while a price is unknown). */
+  cost_usd?: number | null;
 }
 
 type Line = Parameters<JobStore['append']>[1];
@@ -46,14 +48,14 @@ export class JobRecorder {
     if (event.step !== undefined) {
       // A step follows the text that led to it.
       this.writePending();
-      void this.write({ type: 'step', line: scrub(event.step) });
+      void this.write({ type: 'step', line: scrub(event.step), ...(event.cost_usd !== undefined ? { cost_usd: event.cost_usd } : {}) });
     }
     if (event.patch !== undefined) {
       // Rare (after an edit) and the hardest part to redo: written at once.
       this.writePending();
       void this.write({ type: 'patch', patch: scrub(event.patch) });
     }
-    const { step: _step, patch: _patch, ...rest } = event;
+    const { step: _step, patch: _patch, cost_usd: _cost, ...rest } = event;
     Object.assign(this.pending, rest);
     if (this.timer || !Object.keys(this.pending).length) return;
     const wait = Math.max(0, this.lastWrite + this.intervalMs - Date.now());

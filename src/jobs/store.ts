@@ -7,11 +7,10 @@
  * Knows nothing of MCP or Kimi: a result is stored as the caller hands it over.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { unlink } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import { log } from '../log.js';
 import { appendRecord, readRecords } from '../state/jsonl.js';
+import { RecordFolder } from '../state/record-folder.js';
 import { isOwner, mayBeRunning, THIS_PROCESS } from '../state/process-owner.js';
 import type { Owner } from '../state/process-owner.js';
 
@@ -47,7 +46,7 @@ type JobLine =
   | { type: 'started'; at: string }
   /** The text so far: what was known up to `from` characters stays, `text` follows it. */
   | { type: 'text'; at: string; from: number; text: string; reasoning_from?: number; reasoning?: string }
-  | { type: 'step'; at: string; line: string }
+  | { type: 'step'; at: string; line: string; cost_usd?: number | null }
   /** An agent's whole patch so far (each replaces the one before). */
   | { type: 'patch'; at: string; patch: string }
   | ({ type: 'reply' } & KeptReply)
@@ -65,6 +64,8 @@ export interface JobView extends JobHeader {
   text: string;
   reasoning: string;
   steps: string[];
+  /** What the steps so far cost, as the last step reported it (agent and review jobs). */
+  cost_so_far?: number | null;
   /** An agent job's patch so far (propose mode), for a job that ended without its result. */
   patch?: string;
   /** The tools/call result the call returned (done, failed, cancelled, and interrupted when the stop was orderly). */
@@ -78,7 +79,6 @@ const VERSION = 1;
 const SUFFIX = '.jsonl';
 /** 16 lowercase hex digits: random, short enough to type, nothing path-like can pass. */
 const ID = /^[0-9a-f]{16}$/;
-const DAY_MS = 86_400_000;
 
 export function newJobId(): string {
   return randomBytes(8).toString('hex');
@@ -116,6 +116,7 @@ export function viewOf(lines: readonly JobLine[], torn: number): JobView | undef
         break;
       case 'step':
         view.steps.push(line.line);
+        if (line.cost_usd !== undefined) view.cost_so_far = line.cost_usd;
         break;
       case 'patch':
         view.patch = line.patch;
@@ -146,12 +147,16 @@ function isLine(value: unknown): value is JobLine {
 }
 
 export class JobStore {
+  private readonly files: RecordFolder;
+
   /** `<stateDir>/jobs`, or a scope's folder of it. */
-  constructor(readonly folder: string) {}
+  constructor(readonly folder: string) {
+    this.files = new RecordFolder(folder, SUFFIX, isJobId, 'job');
+  }
 
   file(id: string): string {
     if (!isJobId(id)) throw new UsageError(`${JSON.stringify(String(id).slice(0, 40))} is not a job id; pass the job_id a background call returned (kimi_job with action "list" shows them).`);
-    return join(this.folder, id + SUFFIX);
+    return this.files.file(id);
   }
 
   /** The job's file begins: its header line (the file is created 0600, the folder 0700). */
@@ -183,22 +188,9 @@ export class JobStore {
     await unlink(this.file(id)).catch(() => undefined);
   }
 
-  private async entries(): Promise<{ id: string; mtimeMs: number }[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.folder);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-    const ids = names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length)).filter(isJobId);
-    const found = await Promise.all(ids.map((id) => stat(this.file(id)).then((s) => ({ id, mtimeMs: s.mtimeMs }), () => undefined)));
-    return found.filter((e) => e !== undefined);
-  }
-
   /** The project's jobs, newest first, at most `limit`. */
   async list(project: string, limit = 20): Promise<JobView[]> {
-    const views = await Promise.all((await this.entries()).map((e) => this.read(e.id).catch(() => undefined)));
+    const views = await Promise.all((await this.files.entries()).map((e) => this.read(e.id).catch(() => undefined)));
     return views
       .filter((v): v is JobView => v !== undefined && v.project === project)
       .sort((a, b) => b.created.localeCompare(a.created))
@@ -206,21 +198,8 @@ export class JobStore {
   }
 
   /** Removes job files not modified for more than `days` days; never throws (runs in the background). */
-  async removeOlderThan(days: number, now: number = Date.now()): Promise<number> {
-    if (!(days > 0)) return 0;
-    let removed = 0;
-    try {
-      for (const e of await this.entries()) {
-        if (now - e.mtimeMs <= days * DAY_MS) continue;
-        await unlink(this.file(e.id)).then(
-          () => void removed++,
-          (err: NodeJS.ErrnoException) => err.code !== 'ENOENT' && log(`could not remove old job ${e.id}:`, err),
-        );
-      }
-    } catch (err) {
-      log(`could not prune jobs in ${this.folder}:`, err);
-    }
-    return removed;
+  removeOlderThan(days: number, now: number = Date.now()): Promise<number> {
+    return this.files.removeOlderThan(days, now);
   }
 }
 

@@ -24,6 +24,15 @@ function compact(node: Json): Json {
   return out;
 }
 
+/**
+ * Converted once per schema: every server (each HTTP session, the start-up rehearsal and the one
+ * that takes over) registers the same output schemas, and a conversion costs about a millisecond.
+ */
+const converted = { input: new WeakMap<z.ZodType, Record<string, unknown>>(), output: new WeakMap<z.ZodType, Record<string, unknown>>() };
+
+/** The JSON Schema of `schema`; shared between callers, so never to be changed. */
 export function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  return compact(z.toJSONSchema(schema, { target: 'draft-7', io }) as Json) as Record<string, unknown>;
+  let json = converted[io].get(schema);
+  if (!json) converted[io].set(schema, (json = compact(z.toJSONSchema(schema, { target: 'draft-7', io }) as Json) as Record<string, unknown>));
+  return json;
 }

@@ -51,9 +51,15 @@ export function defineTool<In extends z.ZodObject, Out extends z.ZodObject>(tool
   return { ...tool, input: tool.input.extend({ background: z.boolean().optional() }) } as unknown as KimiTool;
 }
 
+/** One union per output schema, so its JSON Schema is converted once (json-schema.ts). */
+const resultOrJob = new WeakMap<z.ZodType, z.ZodType>();
+
 /** The tool's output: for a tool that takes `background`, its result or a job_id. */
 export function outputOf(tool: KimiTool): z.ZodType {
-  return tool.background ? z.union([tool.output, jobStarted]) : tool.output;
+  if (!tool.background) return tool.output;
+  let union = resultOrJob.get(tool.output);
+  if (!union) resultOrJob.set(tool.output, (union = z.union([tool.output, jobStarted])));
+  return union;
 }
 
 /** The output's JSON Schema; a union keeps `type: object` at the root, which 2025-era clients require. */

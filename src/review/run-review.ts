@@ -9,7 +9,7 @@
  * Shared by the MCP tool, the shell's review gate and background jobs (through onStep/onDelta).
  */
 import { runAgent } from '../agent/loop.js';
-import type { AgentResult } from '../agent/loop.js';
+import type { AgentResult, StepSpend } from '../agent/loop.js';
 import { findModel } from '../catalog/find.js';
 import type { ModelEntry } from '../catalog/load.js';
 import { UsageError } from '../errors.js';
@@ -34,7 +34,7 @@ export interface ReviewOptions {
   roots: RootsSource;
   confirm?: Confirm;
   /** One line per thing done: each agent tool call, a retry. */
-  onStep?: (line: string) => void | Promise<void>;
+  onStep?: (line: string, spent?: StepSpend) => void | Promise<void>;
   /** The model's text and reasoning so far (keep-alives). */
   onDelta?: (text: string, reasoning: string) => void;
 }

@@ -5,11 +5,9 @@
  * name a file directly inside the folder.
  */
 import { randomUUID } from 'node:crypto';
-import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { log } from '../log.js';
 import { appendRecord, readShaped } from './jsonl.js';
+import { RecordFolder } from './record-folder.js';
 
 export interface StoredMessage {
   role: 'system' | 'user' | 'assistant' | 'tool';
@@ -37,7 +35,6 @@ const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUFFIX = '.jsonl';
 /** The line format; bump it if a turn's shape ever changes incompatibly. */
 const VERSION = 1;
-const DAY_MS = 86_400_000;
 
 function checkId(id: string): void {
   if (typeof id === 'string' && ID.test(id)) return;
@@ -53,15 +50,19 @@ function isTurn(value: unknown): value is Turn & { v?: number } {
 }
 
 export class ConversationStore {
+  private readonly files: RecordFolder;
+
   /** `<stateDir>/conversations`. */
-  constructor(readonly folder: string) {}
+  constructor(readonly folder: string) {
+    this.files = new RecordFolder(folder, SUFFIX, (id) => ID.test(id), 'conversation');
+  }
 
   static newId(): string {
     return randomUUID();
   }
 
   private file(id: string): string {
-    return join(this.folder, id + SUFFIX);
+    return this.files.file(id);
   }
 
   /** The turns so far; `torn` counts unreadable lines, which the caller reports. */
@@ -84,49 +85,16 @@ export class ConversationStore {
     await appendRecord(this.file(id), { v: VERSION, ...turn });
   }
 
-  /** Conversation files with their modification time; a missing folder has none. */
-  private async entries(): Promise<{ id: string; mtimeMs: number }[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.folder);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw e;
-    }
-    const ids = names.filter((n) => n.endsWith(SUFFIX)).map((n) => n.slice(0, -SUFFIX.length)).filter((id) => ID.test(id));
-    const found = await Promise.all(
-      // A file removed between readdir and stat (another process pruning) is simply left out.
-      ids.map((id) => stat(this.file(id)).then((s) => ({ id, mtimeMs: s.mtimeMs }), () => undefined)),
-    );
-    return found.filter((e) => e !== undefined);
-  }
-
   /** Conversations, most recently updated first, at most `limit`. */
   async list(limit = Infinity): Promise<{ id: string; updated: string }[]> {
-    const entries = await this.entries();
+    const entries = await this.files.entries();
     entries.sort((a, b) => b.mtimeMs - a.mtimeMs);
     return entries.slice(0, limit).map((e) => ({ id: e.id, updated: new Date(e.mtimeMs).toISOString() }));
   }
 
   /** Removes conversations not modified for more than `days` days; never throws (runs in the background). */
-  async removeOlderThan(days: number, now: number = Date.now()): Promise<number> {
-    if (!(days > 0)) return 0;
-    let removed = 0;
-    try {
-      for (const e of await this.entries()) {
-        if (now - e.mtimeMs <= days * DAY_MS) continue;
-        try {
-          await unlink(this.file(e.id));
-          removed++;
-        } catch (err) {
-          // Another server pruning at the same moment got there first: not a problem.
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`could not remove old conversation ${e.id}:`, err);
-        }
-      }
-    } catch (err) {
-      log(`could not prune conversations in ${this.folder}:`, err);
-    }
-    return removed;
+  removeOlderThan(days: number, now: number = Date.now()): Promise<number> {
+    return this.files.removeOlderThan(days, now);
   }
 }
 

@@ -7,6 +7,22 @@ import { chatMessages, costOut, filesArg, modelArg, priceOut, providerArg, sentF
 
 const count = z.number().int().nonnegative();
 
+/** Module-level, so every server shares it (its JSON Schema is converted once). */
+const estimateOutput = z.object({
+  model: z.string(),
+  provider: z.string(),
+  model_id: z.string(),
+  input_tokens: z.number(),
+  cached_tokens: z.number(),
+  output_tokens: z.number(),
+  counted_by: z.enum(['given', 'estimate', 'exact']),
+  files: sentFilesOut.optional(),
+  skipped_files: skippedFilesOut.optional(),
+  cost: costOut,
+  price: priceOut,
+  notes: z.array(z.string()),
+});
+
 export const estimateCostTool = (ctx: ToolContext) =>
   defineTool({
     name: 'estimate_cost',
@@ -22,20 +38,7 @@ export const estimateCostTool = (ctx: ToolContext) =>
       output_tokens: count.optional(),
       cached_tokens: count.optional(),
     }),
-    output: z.object({
-      model: z.string(),
-      provider: z.string(),
-      model_id: z.string(),
-      input_tokens: z.number(),
-      cached_tokens: z.number(),
-      output_tokens: z.number(),
-      counted_by: z.enum(['given', 'estimate', 'exact']),
-      files: sentFilesOut.optional(),
-      skipped_files: skippedFilesOut.optional(),
-      cost: costOut,
-      price: priceOut,
-      notes: z.array(z.string()),
-    }),
+    output: estimateOutput,
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     async handle(args, call) {
       const e = await estimateCost(ctx, args, { signal: call.signal, roots: call.roots });

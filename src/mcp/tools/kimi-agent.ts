@@ -11,7 +11,7 @@ import { costWords } from '../../kimi/cost.js';
 import { estimateTextTokens } from '../../kimi/tokens.js';
 import { prefixWithin } from '../chat-reply.js';
 import type { ChatContext } from '../chat-reply.js';
-import { ProgressReporter } from '../progress.js';
+import { stepHooks } from '../step-hooks.js';
 import { costOut, filesArg, modelArg } from '../schemas.js';
 import { defineTool } from '../tool.js';
 import type { ToolReply } from '../tool-result.js';
@@ -102,24 +102,12 @@ export const kimiAgentTool = (ctx: ChatContext) =>
     annotations: { readOnlyHint: true, openWorldHint: true },
     background: true,
     async handle(args, call) {
-      const reporter = call.progress ? new ProgressReporter(call.progress, 'kimi_agent', false) : undefined;
+      const { hooks, finish } = stepHooks(call, 'kimi_agent');
       try {
-        const result = await runAgent(ctx, args, {
-          signal: call.signal,
-          roots: call.roots,
-          ...(call.confirm ? { confirm: call.confirm } : {}),
-          // Steps and text go to the progress (when asked for) and to a background job's file.
-          ...(reporter || call.record
-            ? {
-                onStep: async (line: string) => (call.record?.({ step: line }), await reporter?.note(line)),
-                onDelta: (text: string, reasoning: string) => (call.record?.({ text, reasoning }), void reporter?.update(text, reasoning)),
-                ...(call.record ? { onPatch: (patch: string) => call.record!({ patch }) } : {}),
-              }
-            : {}),
-        });
+        const result = await runAgent(ctx, args, { signal: call.signal, roots: call.roots, ...(call.confirm ? { confirm: call.confirm } : {}), ...hooks });
         return renderAgent(ctx, result);
       } finally {
-        await reporter?.finish();
+        await finish();
       }
     },
   });

@@ -41,8 +41,10 @@ function seconds(view: JobView): number {
   return Math.max(0, Math.round((to - from) / 1000));
 }
 
+/** The result's cost once it ended; before that, what the steps so far cost. */
 function costOf(view: JobView): number | null | undefined {
-  return (view.result?.structuredContent as { cost_usd?: number | null } | undefined)?.cost_usd;
+  if (view.result) return (view.result.structuredContent as { cost_usd?: number | null } | undefined)?.cost_usd;
+  return view.cost_so_far;
 }
 
 /** One job's state in a line: `running 12 s, 3 steps, ~420 tokens so far`. */
@@ -53,7 +55,7 @@ export function describeJob(view: JobView): string {
   const produced = view.text.length + view.reasoning.length;
   if (produced) parts.push(`~${estimateTextTokens(view.text + view.reasoning)} tokens${ENDED.has(view.state) ? '' : ' so far'}`);
   const cost = costOf(view);
-  if (typeof cost === 'number') parts.push(formatMoney(cost, 'USD'));
+  if (typeof cost === 'number') parts.push(`${formatMoney(cost, 'USD')}${view.result ? '' : ' so far'}`);
   return parts.join(', ');
 }
 
@@ -121,6 +123,9 @@ async function waitForEnd(id: string, store: JobStore, jobs: JobRunner, ms: numb
   }
 }
 
+/** result hands back each tool's own structured content unchanged; module-level, so its JSON Schema is converted once. */
+const anyResult = z.looseObject({});
+
 export const kimiJobTool = (ctx: JobContext) => {
   const jobs = ctx.jobs ?? processJobs;
   const era = ctx.era ?? 'legacy';
@@ -134,7 +139,7 @@ export const kimiJobTool = (ctx: JobContext) => {
       wait_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional(),
     }),
     // result returns the job's own tool's structured content unchanged, so no one shape fits all.
-    output: z.looseObject({}),
+    output: anyResult,
     annotations: { readOnlyHint: true, openWorldHint: false },
     async handle(args, call: ToolCall) {
       const store = jobStore(ctx.env);

@@ -12,7 +12,7 @@ import { finding, SEVERITIES } from '../../review/types.js';
 import type { Finding } from '../../review/types.js';
 import { prefixWithin } from '../chat-reply.js';
 import type { ChatContext } from '../chat-reply.js';
-import { ProgressReporter } from '../progress.js';
+import { stepHooks } from '../step-hooks.js';
 import { costOut, filesArg, modelArg } from '../schemas.js';
 import { defineTool } from '../tool.js';
 import type { ToolReply } from '../tool-result.js';
@@ -125,23 +125,18 @@ export const kimiReviewTool = (ctx: ChatContext) =>
     annotations: { readOnlyHint: true, openWorldHint: true },
     background: true,
     async handle(args, call) {
-      const reporter = call.progress ? new ProgressReporter(call.progress, 'kimi_review', false) : undefined;
+      const { hooks: { onStep, onDelta }, finish } = stepHooks(call, 'kimi_review');
       try {
         const result = await runReview(ctx, args, {
           signal: call.signal,
           roots: call.roots,
           ...(call.confirm ? { confirm: call.confirm } : {}),
-          // Steps and text go to the progress (when asked for) and to a background job's file.
-          ...(reporter || call.record
-            ? {
-                onStep: async (line: string) => (call.record?.({ step: line }), await reporter?.note(line)),
-                onDelta: (text: string, reasoning: string) => (call.record?.({ text, reasoning }), void reporter?.update(text, reasoning)),
-              }
-            : {}),
+          ...(onStep ? { onStep } : {}),
+          ...(onDelta ? { onDelta } : {}),
         });
         return renderReview(ctx, result);
       } finally {
-        await reporter?.finish();
+        await finish();
       }
     },
   });

@@ -8,6 +8,31 @@ import { priceOut, providerArg } from '../schemas.js';
 /** Tokens, or `unknown` where nobody published the limit (the host enforces its own). */
 const limit = z.union([z.number(), z.literal('unknown')]);
 
+/** Module-level, so every server shares it (its JSON Schema is converted once). */
+const modelListOutput = z.object({
+  models: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      context_window: limit,
+      max_output: limit,
+      modalities: z.array(z.string()),
+      thinking: z.object({ default: z.enum(['enabled', 'disabled', 'unknown']), switchable: z.boolean(), effort: z.array(z.string()).optional() }),
+      hosts: z.array(
+        z.object({
+          provider: z.string(),
+          model_id: z.string(),
+          price: priceOut,
+          /** The host lists the model as deprecated (still callable). */
+          deprecated: z.object({ source: z.string(), as_of: z.string() }).optional(),
+          listed: z.boolean().optional(),
+        }),
+      ),
+    }),
+  ),
+  live: z.object({ provider: z.string(), kimi_ids: z.array(z.string()), error: z.string().optional() }).optional(),
+});
+
 export const listModelsTool = (ctx: ToolContext) =>
   defineTool({
     name: 'list_models',
@@ -17,29 +42,7 @@ export const listModelsTool = (ctx: ToolContext) =>
       provider: providerArg.optional(),
       live: z.boolean().optional(),
     }),
-    output: z.object({
-      models: z.array(
-        z.object({
-          id: z.string(),
-          title: z.string(),
-          context_window: limit,
-          max_output: limit,
-          modalities: z.array(z.string()),
-          thinking: z.object({ default: z.enum(['enabled', 'disabled', 'unknown']), switchable: z.boolean(), effort: z.array(z.string()).optional() }),
-          hosts: z.array(
-            z.object({
-              provider: z.string(),
-              model_id: z.string(),
-              price: priceOut,
-              /** The host lists the model as deprecated (still callable). */
-              deprecated: z.object({ source: z.string(), as_of: z.string() }).optional(),
-              listed: z.boolean().optional(),
-            }),
-          ),
-        }),
-      ),
-      live: z.object({ provider: z.string(), kimi_ids: z.array(z.string()), error: z.string().optional() }).optional(),
-    }),
+    output: modelListOutput,
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: true },
     async handle(args, call) {
       const list = await listModels(ctx, args, call.signal);
