@@ -8,12 +8,12 @@ import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgent } from '../src/agent/loop.js';
 import type { AgentRequest } from '../src/agent/loop.js';
 import { loadCatalog } from '../src/catalog/load.js';
 import { resolveSettings } from '../src/kimi/config.js';
-import { call, connect, onRoots, ROOT, serverEnv, textOf } from './helpers/mcp.js';
+import { call, closedAfterEach, connect, onRoots, ROOT, serverEnv, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { runCli } from './helpers/run-cli.js';
 import { startSimulator } from './helpers/simulator.js';
@@ -61,10 +61,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 
 /** A legacy client whose roots are `root`. */
 async function clientFor(root: string): Promise<Connection> {

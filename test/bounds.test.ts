@@ -11,25 +11,17 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { call, connect, textOf } from './helpers/mcp.js';
-import type { AnyClient, Connection } from './helpers/mcp.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { call, closedAfterEach, connect, textOf } from './helpers/mcp.js';
+import type { AnyClient } from './helpers/mcp.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-bounds-3e8f1a6c9d2b';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 
 async function kimi(env: Record<string, string> = {}): Promise<AnyClient> {
   const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, ...env });

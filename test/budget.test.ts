@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { fc, test } from '@fast-check/vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -16,8 +16,7 @@ import { Ledger, periodStart, RESERVATION_TTL_MS } from '../src/state/ledger.js'
 import { call, connect, ROOT, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { runCli } from './helpers/run-cli.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 import { runTogether } from './helpers/together.js';
 
@@ -25,11 +24,7 @@ const KEY = 'sk-sim-budget-5e7a9c1b3d2f';
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_717);
 const runs = (n: number) => n * Number(process.env.FUZZ_RUNS ?? 1);
 
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
 const open: Connection[] = [];
 const spawned: Client[] = [];

@@ -6,27 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LedgerEntry } from '../src/state/ledger.js';
 import { formatUsage, usageReport } from '../src/kimi/usage-report.js';
-import { call, connect, textOf } from './helpers/mcp.js';
+import { call, closedAfterEach, connect, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-catalog-3e1f9a7c';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 
 /** Every host the simulator can play, each with its own key variable and base URL. */
 function hosts(stateDir: string): Record<string, string> {

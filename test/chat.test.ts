@@ -2,25 +2,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { BOTH_ERAS, call, connect, textOf } from './helpers/mcp.js';
+import { BOTH_ERAS, call, closedAfterEach, connect, textOf } from './helpers/mcp.js';
 import type { AnyClient, Connection, Era } from './helpers/mcp.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator, StreamEvent } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
+import type { StreamEvent } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-7f3a9c2e5b1d4f60';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY, leakKeyInErrors: true, models: ['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5', 'moonshotai/kimi-k2.6'] });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY, leakKeyInErrors: true, models: ['kimi-k3', 'kimi-k2.7-code', 'kimi-k2.6', 'kimi-k2.5', 'moonshotai/kimi-k2.6'] });
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 /** A connection in `era` to a server whose RunAPI is the simulator. */
 async function connectIn(era: Era, extraEnv: Record<string, string> = {}): Promise<Connection> {
   const c = await connect({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, ...extraEnv }, {}, era);

@@ -1,12 +1,12 @@
 /** Conversations through real MCP clients: kept on disk, continued by a new server process. */
 import { existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ConversationStore } from '../src/state/conversations.js';
-import { call, connect, ROOT, textOf } from './helpers/mcp.js';
+import { call, closedAfterEach, connect, ROOT, textOf } from './helpers/mcp.js';
 import type { Connection, Era } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
@@ -22,10 +22,7 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 
 const env = () => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_STATE_DIR: stateDir });
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 async function kimi(era: Era = 'legacy'): Promise<Connection> {
   const c = await connect(env(), {}, era);
   open.push(c);

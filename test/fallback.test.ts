@@ -1,9 +1,9 @@
 /** KIMI_FALLBACK: the same model on the next host when the chosen one fails before any text. */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { call, connect, textOf } from './helpers/mcp.js';
+import { call, closedAfterEach, connect, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
@@ -19,10 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => Promise.all([runapi, moonshot, openrouter].map((s) => s.close())));
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 const hosts = (extra: Record<string, string> = {}) => ({
   RUNAPI_KEY: KEY, RUNAPI_BASE_URL: runapi.baseURL,
   MOONSHOT_API_KEY: KEY, MOONSHOT_BASE_URL: moonshot.baseURL,

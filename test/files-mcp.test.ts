@@ -2,10 +2,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client as ModernClient } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { BOTH_ERAS, call, connect, onRoots, textOf } from './helpers/mcp.js';
+import { BOTH_ERAS, call, closedAfterEach, connect, onRoots, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Simulator } from './helpers/simulator.js';
@@ -44,10 +44,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 
 /** A client that declares roots and answers roots/list with whatever `roots` holds now. */
 async function clientWithRoots(roots: { folders: string[] }): Promise<Connection> {

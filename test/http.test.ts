@@ -10,17 +10,12 @@ import type { RunningHttpServer } from '../src/http/server.js';
 import { storedTurn } from './helpers/fault-matrix.js';
 import { ROOT, serverEnv } from './helpers/mcp.js';
 import { CLI } from './helpers/run-cli.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-http-8c2f6a1e9b7d';
 const catalog = loadCatalog(ROOT);
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
 async function connectHttp(url: string, headers: Record<string, string> = {}): Promise<Client> {
   const client = new Client({ name: 'http-test', version: '0.0.0' });

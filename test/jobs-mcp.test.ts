@@ -6,28 +6,20 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallToolResult, ElicitResult, LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
-import { BOTH_ERAS, call, connect, onElicit, onRoots, textOf } from './helpers/mcp.js';
+import { BOTH_ERAS, call, closedAfterEach, connect, onElicit, onRoots, textOf } from './helpers/mcp.js';
 import type { Connection, ElicitQuestion, Era } from './helpers/mcp.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile, startSimulator } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 import { expectNoCanary, makeCanary } from './helpers/canary.js';
 
 const KEY = 'sk-sim-jobs-5e1f9a3c7b2d4e60';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 
 const upstream = (stateDir = tempDir('kimi-jobs-state-')) => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_STATE_DIR: stateDir });
 async function kimi(env: Record<string, string>, era: Era = 'legacy', capabilities = {}): Promise<Connection> {

@@ -7,28 +7,20 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { storedTurn } from './helpers/fault-matrix.js';
-import { call, connect, textOf } from './helpers/mcp.js';
+import { call, closedAfterEach, connect, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { CLI, runCli } from './helpers/run-cli.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-newcomer-5c8e1a3f7b2d';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 const upstream = (extra: Record<string, string> = {}) => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, ...extra });
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 async function kimi(env: Record<string, string> = {}): Promise<Connection> {
   const c = await connect(upstream(env));
   open.push(c);

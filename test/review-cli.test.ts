@@ -5,23 +5,18 @@
  * 2 the review could not run; a refusal sends nothing.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { annotation, untrustedBlock } from '../src/cli/review-format.js';
 import type { Finding } from '../src/review/types.js';
 import { gitRepo } from './helpers/git-repo.js';
 import { ROOT } from './helpers/mcp.js';
 import { runProcess } from './helpers/process.js';
 import { runCli } from './helpers/run-cli.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-review-cli-5d1e2f3a4b';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
 const upstream = () => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MODEL: 'kimi-k2.6' });
 const chats = () => sim.requests.filter((r) => r.path.endsWith('/chat/completions')).length;

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog } from '../src/catalog/load.js';
 import { resolveSettings } from '../src/kimi/config.js';
 import { estimateTextTokens } from '../src/kimi/tokens.js';
@@ -16,7 +16,7 @@ import { loadChange } from '../src/review/diff.js';
 import { reviewInstructions } from '../src/review/prompt.js';
 import { runReview } from '../src/review/run-review.js';
 import { gitRepo } from './helpers/git-repo.js';
-import { call, connect, onRoots, ROOT, serverEnv, textOf } from './helpers/mcp.js';
+import { call, closedAfterEach, connect, onRoots, ROOT, serverEnv, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
 import type { Behaviour, Simulator } from './helpers/simulator.js';
@@ -32,10 +32,7 @@ beforeAll(async () => {
 });
 afterAll(() => sim.close());
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 
 const runapi = () => serverEnv({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL });
 const selfHosted = () => serverEnv({ KIMI_PROVIDER: 'custom', KIMI_BASE_URL: sim.baseURL, KIMI_API_KEY: KEY });

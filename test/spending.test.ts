@@ -1,7 +1,7 @@
 /** The spending guard, through real MCP clients and processes, against the simulator. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/types.js';
@@ -9,23 +9,15 @@ import { loadCatalog } from '../src/catalog/load.js';
 import { resolveSettings } from '../src/kimi/config.js';
 import { SpendingGuard } from '../src/kimi/guard.js';
 import { prepareChat } from '../src/kimi/request.js';
-import { BOTH_ERAS, call, connect, onElicit, ROOT, textOf } from './helpers/mcp.js';
+import { BOTH_ERAS, call, closedAfterEach, connect, onElicit, ROOT, textOf } from './helpers/mcp.js';
 import type { Connection, ElicitQuestion, Era } from './helpers/mcp.js';
-import { startSimulator } from './helpers/simulator.js';
-import type { Simulator } from './helpers/simulator.js';
+import { simulatorForFile } from './helpers/simulator.js';
 import { tempDir } from './helpers/temp.js';
 
 const KEY = 'sk-sim-spend-8c2d4e6f0a1b';
-let sim: Simulator;
-beforeAll(async () => {
-  sim = await startSimulator({ apiKey: KEY });
-});
-afterAll(() => sim.close());
+const sim = simulatorForFile({ apiKey: KEY });
 
-const open: Connection[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
 const upstream = (stateDir: string) => ({ RUNAPI_KEY: KEY, RUNAPI_BASE_URL: sim.baseURL, KIMI_MCP_STATE_DIR: stateDir });
 async function kimi(env: Record<string, string>, capabilities = {}, era: Era = 'legacy'): Promise<Connection> {
   const c = await connect(env, capabilities, era);

@@ -87,6 +87,9 @@ export const chatInput = (catalog: Catalog) =>
     conversation_id: z.string().optional(),
   });
 
+/** Tokens of a call (or summed over an agent's steps), as the host reported them; null when it reported none. */
+export const usageOut = z.object({ prompt_tokens: count, completion_tokens: count, cached_tokens: count, reasoning_tokens: count }).nullable();
+
 export const chatOutput = z.object({
   text: z.string(),
   reasoning: z.string().optional(),
@@ -96,9 +99,7 @@ export const chatOutput = z.object({
   host: z.string(),
   model_id: z.string(),
   finish_reason: z.string().nullable(),
-  usage: z
-    .object({ prompt_tokens: count, completion_tokens: count, cached_tokens: count, reasoning_tokens: count })
-    .nullable(),
+  usage: usageOut,
   cost: costOut.nullable(),
   cost_usd: z.number().nullable(),
   request_id: z.string().nullable(),

@@ -13,6 +13,7 @@
 import { Client as ModernClient, ProtocolError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import type { ClientCapabilities as ModernCapabilities, ElicitRequest as ModernElicitRequest, ElicitResult as ModernElicitResult } from '@modelcontextprotocol/client';
 import { createMcpHandler } from '@modelcontextprotocol/server';
+import { afterEach } from 'vitest';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, ListRootsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -41,6 +42,15 @@ export interface Connection {
   /** Every message the server sent, in order (to check what was sent when). */
   sent: JSONRPCMessage[];
   close: () => Promise<void>;
+}
+
+/** Where a test file keeps the connections it opens; each is closed after the test that opened it. */
+export function closedAfterEach(): Connection[] {
+  const open: Connection[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+  });
+  return open;
 }
 
 /** The environment a test server gets: the run's state folder unless the test names one. */

@@ -13,11 +13,10 @@ import type { Finding } from '../../review/types.js';
 import { prefixWithin } from '../chat-reply.js';
 import type { ChatContext } from '../chat-reply.js';
 import { stepHooks } from '../step-hooks.js';
-import { costOut, filesArg, modelArg } from '../schemas.js';
+import { costOut, filesArg, modelArg, usageOut } from '../schemas.js';
 import { defineTool } from '../tool.js';
 import type { ToolReply } from '../tool-result.js';
 
-const count = z.number().int().nonnegative();
 
 export const reviewOutput = z.object({
   findings: z.array(finding),
@@ -27,7 +26,7 @@ export const reviewOutput = z.object({
   files: z.array(z.string()),
   model: z.string(),
   provider: z.string(),
-  usage: z.object({ prompt_tokens: count, completion_tokens: count, cached_tokens: count, reasoning_tokens: count }).nullable(),
+  usage: usageOut,
   cost: costOut.nullable(),
   cost_usd: z.number().nullable(),
   usage_estimated: z.boolean().optional(),
