@@ -15,6 +15,8 @@ import { estimateTextTokens } from '../src/kimi/tokens.js';
 import { loadChange } from '../src/review/diff.js';
 import { reviewInstructions } from '../src/review/prompt.js';
 import { runReview } from '../src/review/run-review.js';
+import { reviewOutput } from '../src/mcp/tools/kimi-review.js';
+import type * as z from 'zod';
 import { gitRepo } from './helpers/git-repo.js';
 import { call, closedAfterEach, connect, onRoots, ROOT, serverEnv, textOf } from './helpers/mcp.js';
 import type { Connection } from './helpers/mcp.js';
@@ -51,18 +53,7 @@ interface Body {
 }
 const chatBodies = (mark: number): Body[] => sim.requests.slice(mark).filter((r) => r.path === '/v1/chat/completions').map((r) => r.body as unknown as Body);
 
-type Out = {
-  findings: { severity: string; file: string; line: number; title: string; detail: string; suggestion?: string; confidence: number }[];
-  summary: string;
-  unparsed_text?: string;
-  target: string;
-  files: string[];
-  model: string;
-  provider: string;
-  notes: string[];
-  error?: string;
-  cost_usd: number | null;
-};
+type Out = z.output<typeof reviewOutput>;
 const out = (r: { structuredContent?: unknown }) => r.structuredContent as Out;
 
 const A_TS = 'export function retry(fn: () => Promise<void>) {\n  for (;;) {\n    try {\n      return fn();\n    } catch {}\n  }\n}\n';

@@ -90,6 +90,16 @@ export const chatInput = (catalog: Catalog) =>
 /** Tokens of a call (or summed over an agent's steps), as the host reported them; null when it reported none. */
 export const usageOut = z.object({ prompt_tokens: count, completion_tokens: count, cached_tokens: count, reasoning_tokens: count }).nullable();
 
+/** Who answered and what it cost: the closing fields of an agent's and a review's result. */
+export const spentFields = {
+  model: z.string(),
+  provider: z.string(),
+  usage: usageOut,
+  cost: costOut.nullable(),
+  cost_usd: z.number().nullable(),
+  usage_estimated: z.boolean().optional(),
+};
+
 export const chatOutput = z.object({
   text: z.string(),
   reasoning: z.string().optional(),

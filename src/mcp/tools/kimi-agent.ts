@@ -12,7 +12,7 @@ import { estimateTextTokens } from '../../kimi/tokens.js';
 import { prefixWithin } from '../chat-reply.js';
 import type { ChatContext } from '../chat-reply.js';
 import { stepHooks } from '../step-hooks.js';
-import { costOut, filesArg, modelArg, usageOut } from '../schemas.js';
+import { filesArg, modelArg, spentFields } from '../schemas.js';
 import { defineTool } from '../tool.js';
 import type { ToolReply } from '../tool-result.js';
 
@@ -27,12 +27,7 @@ export const agentOutput = z.object({
   patch_uri: z.string().optional(),
   changed_files: z.array(z.string()).optional(),
   changed_on_disk: z.array(z.string()).optional(),
-  model: z.string(),
-  provider: z.string(),
-  usage: usageOut,
-  cost: costOut.nullable(),
-  cost_usd: z.number().nullable(),
-  usage_estimated: z.boolean().optional(),
+  ...spentFields,
   conversation_id: z.string().optional(),
   notes: z.array(z.string()),
 });

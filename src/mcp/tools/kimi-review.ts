@@ -13,7 +13,7 @@ import type { Finding } from '../../review/types.js';
 import { prefixWithin } from '../chat-reply.js';
 import type { ChatContext } from '../chat-reply.js';
 import { stepHooks } from '../step-hooks.js';
-import { costOut, filesArg, modelArg, usageOut } from '../schemas.js';
+import { filesArg, modelArg, spentFields } from '../schemas.js';
 import { defineTool } from '../tool.js';
 import type { ToolReply } from '../tool-result.js';
 
@@ -24,12 +24,7 @@ export const reviewOutput = z.object({
   unparsed_text: z.string().optional(),
   target: z.string(),
   files: z.array(z.string()),
-  model: z.string(),
-  provider: z.string(),
-  usage: usageOut,
-  cost: costOut.nullable(),
-  cost_usd: z.number().nullable(),
-  usage_estimated: z.boolean().optional(),
+  ...spentFields,
   notes: z.array(z.string()),
   error: z.string().optional(),
 });
