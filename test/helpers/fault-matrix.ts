@@ -325,6 +325,15 @@ export async function runCancelCell(client: AnyClient, sim: Simulator, stateDir:
     c !== undefined &&
     (phase === 'before headers' ? c.prompt !== '' : phase === 'during reasoning' ? c.reasoning.length >= 24 && c.content === '' : c.content.length >= 24);
   await vi.waitFor(() => expect(reached(sim.chatsFor(marker)[0])).toBe(true), { timeout: 5000, interval: 5 });
+  if (phase !== 'before headers') {
+    // What the simulator wrote is not yet what the server read: on a loaded machine the cancel
+    // could overtake the first chunk. kimi_stream shows when the server has it (its progress);
+    // kimi_chat shows no text, so it gets a few more chunks' time (the reply streams for seconds).
+    // (Its own status lines start with the model's name: `kimi-k2.6: thinking, 1 s`.)
+    const shown = (m: string) => !/^kimi-[\w.-]+: /.test(m);
+    if (tool === 'kimi_stream') await vi.waitFor(() => expect(progress.some(shown)).toBe(true), { timeout: 5000, interval: 5 });
+    else await new Promise((r) => setTimeout(r, 250));
+  }
   ac.abort('the user pressed stop');
   await expect(pending).rejects.toThrow(/the user pressed stop/);
   log.add(`${marker} progress`, progress.join('\n'));
