@@ -61,7 +61,8 @@ function review(command, level, cwd) {
   return new Promise((resolve) => {
     execFile(
       program,
-      [...args, 'review', '--target', 'working', '--fail-on', level],
+      // --skip-unchanged: a tree left as it was when its review passed is not paid for again.
+      [...args, 'review', '--target', 'working', '--fail-on', level, '--skip-unchanged'],
       { cwd, env: reviewEnv(), timeout: REVIEW_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, windowsHide: true },
       (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr, error }),
     );

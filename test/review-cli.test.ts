@@ -4,6 +4,7 @@
  * Exit codes are the contract: 0 passed (or no changes), 1 a finding at or above --fail-on,
  * 2 the review could not run; a refusal sends nothing.
  */
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { annotation, untrustedBlock } from '../src/cli/review-format.js';
@@ -97,6 +98,32 @@ describe('kimi-mcp review', () => {
     const plain = await runCli(['review'], upstream(), { cwd: repo });
     expect(plain.code).toBe(0);
     expect(plain.stdout).toContain(prose);
+  });
+
+  it('--skip-unchanged: a change that passed is not reviewed (nor paid for) again at that --fail-on; a stricter level, a failed review or a changed tree is', async () => {
+    const repo = changedRepo();
+    const state = tempDir('kimi-gate-state-');
+    const env = { ...upstream(), KIMI_MCP_STATE_DIR: state };
+    const gate = (level: string) => runCli(['review', '--fail-on', level, '--skip-unchanged'], env, { cwd: repo });
+    sim.script({ content: reply([low]) });
+    expect((await gate('medium')).code).toBe(0);
+    const sent = chats();
+    const again = await gate('medium');
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('unchanged since a review that passed at --fail-on medium: not reviewed again');
+    expect(chats()).toBe(sent);
+    const [mark] = readdirSync(join(state, 'review-gate'));
+    expect(statSync(join(state, 'review-gate', mark!)).mode & 0o777).toBe(0o600);
+
+    sim.script({ content: reply([low]) }, { content: reply([low]) });
+    expect((await gate('low')).code).toBe(1);
+    expect((await gate('low')).code).toBe(1); // a failed review is not remembered
+    expect(chats()).toBe(sent + 2);
+
+    writeFileSync(join(repo, 'retry.ts'), 'export function retry() {\n  return call();\n}\n');
+    sim.script({ content: reply([]) });
+    expect((await gate('medium')).code).toBe(0);
+    expect(chats()).toBe(sent + 3);
   });
 
   it('no changes: exit 0 with a message on stderr, so an empty commit is not blocked; nothing sent', async () => {

@@ -39,6 +39,8 @@ Usage:
                                     critical|high|medium|low|none (default none). Exit 0: passed
                                     (or no changes), 1: a finding at or above --fail-on,
                                     2: the review could not run (no key, git missing, upstream).
+                                    --skip-unchanged: pass at once when this change already
+                                    passed at this --fail-on (one paid review per change).
   kimi-mcp install git-hook         review before each commit (--hook pre-commit, the default:
                                     staged) or push (--hook pre-push: branch); --fail-on (default
                                     high); an existing hook runs first; --strict blocks when the
@@ -84,6 +86,7 @@ export const OPTIONS = {
   format: { type: 'string' },
   hook: { type: 'string' },
   strict: { type: 'boolean' },
+  'skip-unchanged': { type: 'boolean' },
   'max-steps': { type: 'string' },
   'max-cost-usd': { type: 'string' },
   'patch-only': { type: 'boolean' },
@@ -126,7 +129,7 @@ export function agentOptions({ values }: CommandLine): AgentCommandOptions {
 export function reviewOptions({ values }: CommandLine): ReviewCommandOptions {
   return {
     target: values.target, base: values.base, focus: values.focus, file: values.file, model: values.model, adversarial: values.adversarial,
-    failOn: values['fail-on'], json: values.json, format: values.format, yes: values.yes,
+    failOn: values['fail-on'], json: values.json, format: values.format, yes: values.yes, skipUnchanged: values['skip-unchanged'],
   };
 }
 

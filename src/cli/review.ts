@@ -6,9 +6,12 @@
  *   1  a finding at or above --fail-on
  *   2  the review could not run (bad option, no key, git missing, upstream failure)
  */
+import { join } from 'node:path';
 import { UsageError } from '../kimi/errors.js';
 import { NoChanges } from '../review/diff.js';
-import { runReview } from '../review/run-review.js';
+import { reviewFingerprint, runReview } from '../review/run-review.js';
+import { stateDir } from '../state/dir.js';
+import { PassedReviews } from '../state/passed-reviews.js';
 import type { ReviewRequest } from '../review/types.js';
 import { log } from '../log.js';
 import { failing, parseFailOn, reviewGithub, reviewText } from './review-format.js';
@@ -27,6 +30,8 @@ export interface ReviewCommandOptions {
   json?: boolean;
   format?: string;
   yes?: boolean;
+  /** Pass at once when the same change already passed at this --fail-on (the Stop hook: one paid review per change, not per turn). */
+  skipUnchanged?: boolean;
 }
 
 export const EXIT = { passed: 0, failed: 1, couldNotRun: 2 } as const;
@@ -61,11 +66,24 @@ export async function runReviewCommand(cli: CliContext, options: ReviewCommandOp
   // Progress is for a person watching; a hook's or CI's log gets the result only.
   const progress = process.stderr.isTTY ? (line: string) => cli.err(`[kimi] ${line}\n`) : undefined;
   const { ctx, signal, done } = shellCall(cli);
+  const roots = shellFolders(cli.env);
   try {
+    let remember: (() => Promise<void>) | undefined;
+    if (options.skipUnchanged) {
+      const { folder, fingerprint } = await reviewFingerprint(ctx, request, roots, signal);
+      const mark = `${failOn} ${fingerprint}`;
+      const passed = new PassedReviews(join(stateDir(cli.env), 'review-gate'));
+      if (await passed.passed(folder, mark)) {
+        if (shape === 'json') cli.out(`${JSON.stringify({ findings: [], summary: 'Unchanged since a review that passed.' }, null, 2)}\n`);
+        cli.err(`[kimi] unchanged since a review that passed at --fail-on ${failOn}: not reviewed again (exit 0)\n`);
+        return EXIT.passed;
+      }
+      remember = () => passed.remember(folder, mark).catch((e: unknown) => log('could not remember the passed review:', e));
+    }
     const confirm = terminalConfirm(options.yes);
     const result = await runReview(ctx, request, {
       signal,
-      roots: shellFolders(cli.env),
+      roots,
       ...(confirm ? { confirm } : {}),
       ...(progress ? { onStep: progress } : {}),
     });
@@ -87,6 +105,7 @@ export async function runReviewCommand(cli: CliContext, options: ReviewCommandOp
       cli.err(`[kimi] the reply could not be read as findings, so --fail-on ${failOn} cannot be checked (exit 2)\n`);
       return EXIT.couldNotRun;
     }
+    await remember?.();
     return EXIT.passed;
   } catch (e) {
     if (isNoChanges(e)) {

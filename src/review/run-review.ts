@@ -8,6 +8,7 @@
  *
  * Shared by the MCP tool, the shell's review gate and background jobs (through onStep/onDelta).
  */
+import { createHash } from 'node:crypto';
 import { runAgent } from '../agent/loop.js';
 import type { AgentResult, StepSpend } from '../agent/loop.js';
 import { findModel } from '../catalog/find.js';
@@ -137,6 +138,18 @@ export async function runReview(ctx: CallContext, req: ReviewRequest, options: R
   const message = diffMessage(change.target, sized.diffs);
   if (withTools) return agentReview(ctx, model, `${reviewInstructions(req, true)}\n\n${message}`, options, base);
   return chatReview(ctx, model, { system: reviewInstructions(req, false), prompt: message, maxTokens }, options, base);
+}
+
+/**
+ * What a review of `req` would look at, as a fingerprint (the folder, what is compared, the diff
+ * and how Kimi is asked), with no call made: a gate can skip a change it already passed. Refuses
+ * as runReview does (no changes, not a repository).
+ */
+export async function reviewFingerprint(ctx: CallContext, req: ReviewRequest, roots: RootsSource, signal?: AbortSignal): Promise<{ folder: string; fingerprint: string }> {
+  const change = await loadChange(req, await allowedFolders(ctx.env, roots), ctx.settings.maxFileBytes, signal);
+  const hash = createHash('sha256').update(JSON.stringify({ req, model: reviewModel(ctx, req).id, target: change.target }));
+  for (const d of await change.diff(WIDEST_CONTEXT)) hash.update(`\0${d.path}\0${d.diff}`);
+  return { folder: change.folder, fingerprint: hash.digest('hex') };
 }
 
 type Base = Pick<ReviewResult, 'target' | 'files' | 'notes'>;
