@@ -203,6 +203,15 @@ describe('grep', () => {
     expect(message).toMatch(/^"connect\(" is not a valid JavaScript regular expression \(.*Unterminated group\)\. Escape special characters/);
   });
 
+  it('refuses a pattern that nests repetitions, which could hold the server for minutes on one line; usual patterns pass', async () => {
+    for (const pattern of ['(a+)+$', '(\\w+\\s*)*;', '(x*)*y']) {
+      expect(await refusal(call('grep', { pattern }, await open()))).toMatch(/nests one repetition inside another .* Write it without the outer repetition/);
+    }
+    for (const pattern of ['reconnect|resume', '^import .* from', 'connect\\(\\);', '(get|set)[A-Z]\\w*\\(']) {
+      expect((await call('grep', { pattern, glob: 'src/**' }, await open())).step).not.toMatch(/refused|nests/);
+    }
+  });
+
   it('stops at 200 matches, in path order, and says it cut', async () => {
     const { output, step } = await call('grep', { pattern: 'reconnect \\d+' }, await open());
     const shown = output.split('\n');
@@ -364,8 +373,8 @@ describe('the output cap', () => {
 });
 
 describe('the guarantee: the workspace and its tools only read', () => {
-  /** Modules the workspace may use, and of node:fs only what reads. */
-  const ALLOWED = /^(\.{1,2}\/|node:path$|node:crypto$|node:fs$|node:fs\/promises$|zod$|diff$|tinyglobby$)/;
+  /** Modules the workspace may use, and of node:fs only what reads (safe-regex2 only parses a pattern). */
+  const ALLOWED = /^(\.{1,2}\/|node:path$|node:crypto$|node:fs$|node:fs\/promises$|zod$|diff$|tinyglobby$|safe-regex2$)/;
   const FS_READS = new Set(['closeSync', 'constants', 'openSync', 'readSync', 'statSync', 'readdir', 'stat', 'Dirent', 'Stats']);
   /** Of our own modules (relative to src/): its own room, the shared errors, `files`' reading code and the token estimator. */
   const OURS = /^(agent\/.*|errors\.js|kimi\/files\/[a-z-]+\.js|kimi\/tokens\.js)$/;

@@ -5,6 +5,7 @@
  * search stops once the matches it can show are in (in path order, so the same call always shows
  * the same matches).
  */
+import safeRegex from 'safe-regex2';
 import * as z from 'zod';
 import { UsageError } from '../../errors.js';
 import { describeSize } from '../../kimi/files/read.js';
@@ -34,6 +35,11 @@ function compile(pattern: string, ignoreCase: boolean): { line: RegExp; file?: R
     line = new RegExp(pattern, flags);
   } catch (e) {
     throw new UsageError(`${quoted(pattern)} is not a valid JavaScript regular expression (${(e as Error).message}). Escape special characters such as ( [ { . * + ? with a backslash.`);
+  }
+  // A repetition inside a repetition ("(a+)+", "(\\w+\\s*)*") can backtrack for minutes on one
+  // line, and the scan runs on the server's only thread: refused before any file is read.
+  if (!safeRegex(line)) {
+    throw new UsageError(`${quoted(pattern)} nests one repetition inside another (like "(a+)+"), which can take minutes on some lines. Write it without the outer repetition, e.g. "a+" or "(\\w+\\s)" instead of "(\\w+\\s*)+".`);
   }
   // Without lookarounds, a line that matches also matches within the whole text (in multiline
   // mode ^ $ \b see the same line edges), so one test of the whole file rules most files out.
