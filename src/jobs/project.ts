@@ -1,24 +1,22 @@
 /**
  * Where jobs live and whose they are. Jobs sit in `<state>/jobs`; an HTTP server's clients get a
- * folder per token (KIMI_MCP_CONVERSATION_SCOPE, as conversations do), so one token's client
+ * folder per token (scopedStateFolder, as conversations do), so one token's client
  * never reads another's jobs. Within a folder, "this project's jobs" are those started with the
  * same folders to read: a stdio server started in a folder and `kimi-mcp jobs` run there agree.
  */
 import { createHash } from 'node:crypto';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { readVar } from '../env.js';
 import type { Env } from '../env.js';
 import { firstTime } from '../once.js';
-import { stateDir } from '../state/dir.js';
+import { scopedStateFolder } from '../state/dir.js';
 import { JobStore } from './store.js';
 
 export const DEFAULT_MAX_JOBS = 4;
 
 /** The job store of this environment (its state folder and token scope). */
 export function jobStore(env: Env): JobStore {
-  const scope = readVar(env, 'KIMI_MCP_CONVERSATION_SCOPE').value;
-  const folder = join(stateDir(env), 'jobs');
-  return new JobStore(scope && /^[a-z0-9-]{1,64}$/.test(scope) ? join(folder, scope) : folder);
+  return new JobStore(scopedStateFolder(env, 'jobs'));
 }
 
 /** The folders a call may read, as one short key: order and repeats do not matter. */

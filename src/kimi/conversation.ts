@@ -3,15 +3,13 @@
  * A turn is stored only once it has ended, and only when the model produced something, so an
  * id handed back can always be continued and a refused or empty call leaves no trace.
  */
-import { join } from 'node:path';
 import { ConversationStore } from '../state/conversations.js';
 import type { Turn } from '../state/conversations.js';
-import { stateDir } from '../state/dir.js';
+import { scopedStateFolder } from '../state/dir.js';
 import { generatedNothing } from './chat.js';
 import type { ChatResult } from './chat.js';
 import type { Env } from './config.js';
 import { firstTime } from '../once.js';
-import { readVar } from '../env.js';
 import { log } from '../log.js';
 
 /**
@@ -20,9 +18,7 @@ import { log } from '../log.js';
  * token). The ledger is not scoped: every call counts against the one budget.
  */
 export function conversationStore(env: Env): ConversationStore {
-  const scope = readVar(env, 'KIMI_MCP_CONVERSATION_SCOPE').value;
-  const folder = join(stateDir(env), 'conversations');
-  return new ConversationStore(scope && /^[a-z0-9-]{1,64}$/.test(scope) ? join(folder, scope) : folder);
+  return new ConversationStore(scopedStateFolder(env, 'conversations'));
 }
 
 /** What was generated, as the conversation keeps it. */

@@ -3,7 +3,7 @@
  * ledger). Everything is passed in, so each platform's rule can be tested on any machine.
  */
 import { homedir } from 'node:os';
-import { posix, win32 } from 'node:path';
+import { join, posix, win32 } from 'node:path';
 import { readVar } from '../env.js';
 import type { Env } from '../env.js';
 
@@ -25,4 +25,15 @@ export function stateDir(env: Env, platform: NodeJS.Platform = process.platform,
   const xdg = readVar(env, 'XDG_STATE_HOME').value;
   if (xdg && posix.isAbsolute(xdg)) return posix.join(xdg, NAME);
   return posix.join(home, '.local', 'state', NAME);
+}
+
+/**
+ * `<state>/<name>`, or a folder of it named by KIMI_MCP_CONVERSATION_SCOPE, which the HTTP server
+ * sets per token so its clients keep their conversations and jobs apart from each other's and
+ * from the stdio user's. A scope of any other shape is never a path: it is ignored.
+ */
+export function scopedStateFolder(env: Env, name: string): string {
+  const scope = readVar(env, 'KIMI_MCP_CONVERSATION_SCOPE').value;
+  const folder = join(stateDir(env), name);
+  return scope && /^[a-z0-9-]{1,64}$/.test(scope) ? join(folder, scope) : folder;
 }
