@@ -5,7 +5,6 @@
  * search stops once the matches it can show are in (in path order, so the same call always shows
  * the same matches).
  */
-import safeRegex from 'safe-regex2';
 import * as z from 'zod';
 import { UsageError } from '../../errors.js';
 import { describeSize } from '../../kimi/files/read.js';
@@ -13,6 +12,7 @@ import { clipLine } from '../cap.js';
 import { findFiles } from '../find.js';
 import { counted, defineAgentTool, quoted } from '../tool.js';
 import type { DiskText } from '../disk.js';
+import { MATCH_DEADLINE_MS, Matcher, PatternTooSlow } from './grep-match.js';
 import type { Workspace, WorkspaceFile } from '../workspace.js';
 
 export const MAX_MATCHES = 200;
@@ -27,25 +27,20 @@ interface Scanned {
   skipped?: string;
 }
 
-function compile(pattern: string, ignoreCase: boolean): { line: RegExp; file?: RegExp } {
+/** The pattern checked (a clear refusal when it is no regular expression) and its matcher. */
+function compile(pattern: string, ignoreCase: boolean): Matcher {
   if (pattern === '') throw new UsageError('The pattern is empty; give a regular expression, e.g. "reconnect|resume".');
   const flags = ignoreCase ? 'i' : '';
-  let line: RegExp;
   try {
-    line = new RegExp(pattern, flags);
+    new RegExp(pattern, flags);
   } catch (e) {
     throw new UsageError(`${quoted(pattern)} is not a valid JavaScript regular expression (${(e as Error).message}). Escape special characters such as ( [ { . * + ? with a backslash.`);
-  }
-  // A repetition inside a repetition ("(a+)+", "(\\w+\\s*)*") can backtrack for minutes on one
-  // line, and the scan runs on the server's only thread: refused before any file is read.
-  if (!safeRegex(line)) {
-    throw new UsageError(`${quoted(pattern)} nests one repetition inside another (like "(a+)+"), which can take minutes on some lines. Write it without the outer repetition, e.g. "a+" or "(\\w+\\s)" instead of "(\\w+\\s*)+".`);
   }
   // Without lookarounds, a line that matches also matches within the whole text (in multiline
   // mode ^ $ \b see the same line edges), so one test of the whole file rules most files out.
   // A lookaround could look past the line's end, so such patterns are tested line by line only.
   const lookaround = /\(\?<?[=!]/.test(pattern);
-  return lookaround ? { line } : { line, file: new RegExp(pattern, `${flags}m`) };
+  return new Matcher(pattern, flags, !lookaround, MAX_MATCHES);
 }
 
 function skipReason(content: Exclude<DiskText, { text: string }>): string {
@@ -54,38 +49,58 @@ function skipReason(content: Exclude<DiskText, { text: string }>): string {
   return content.problem.includes('over the') ? `over ${describeSize(GREP_MAX_FILE_BYTES)}` : 'not readable';
 }
 
-function scan(workspace: Workspace, file: WorkspaceFile, regex: { line: RegExp; file?: RegExp }): Scanned {
-  const content = workspace.scanContent(file, GREP_MAX_FILE_BYTES);
-  if (!('text' in content)) return { matches: [], skipped: skipReason(content) };
-  const { text } = content;
-  if (regex.file && !regex.file.test(text)) return { matches: [] };
-  const matches: Scanned['matches'] = [];
-  const lines = text.split(/\r?\n/);
-  // One more than can be shown, so a cut is known to be one.
-  for (let i = 0; i < lines.length && matches.length <= MAX_MATCHES; i++) {
-    if (regex.line.test(lines[i]!)) matches.push({ line: i + 1, text: clipLine(lines[i]!, MATCH_LINE_CHARS) });
+/**
+ * Files matched in one go, doubling from the first batch to the last: each batch costs the
+ * deadline's watchdog thread (about 0.2 ms), and a search whose matches come early does not read
+ * far past the last one it can show.
+ */
+const FIRST_BATCH = 32;
+const LAST_BATCH = 1024;
+
+/** The matches of one batch of files, in order, each read synchronously (disk.ts says why). */
+function scanBatch(workspace: Workspace, files: readonly WorkspaceFile[], matcher: Matcher, pattern: string): Scanned[] {
+  const scanned: Scanned[] = [];
+  const texts: string[] = [];
+  const textOf: number[] = [];
+  for (const file of files) {
+    const content = workspace.scanContent(file, GREP_MAX_FILE_BYTES);
+    if ('text' in content) {
+      textOf.push(scanned.length);
+      texts.push(content.text);
+    }
+    scanned.push({ matches: [], ...('text' in content ? {} : { skipped: skipReason(content) }) });
   }
-  return { matches };
+  let matched: Array<Array<[number, string]>>;
+  try {
+    matched = matcher.match(texts);
+  } catch (e) {
+    if (!(e instanceof PatternTooSlow)) throw e;
+    const where = files.map((f) => f.shown);
+    throw new UsageError(`${quoted(pattern)} ran over ${MATCH_DEADLINE_MS / 1000} s on ${where.length > 3 ? `${where.slice(0, 3).join(', ')} and ${where.length - 3} more` : where.join(', ')} and was stopped: it backtracks too much (a repetition of overlapping choices, such as "(a|aa)+"). Write a simpler pattern, e.g. without the outer repetition.`);
+  }
+  matched.forEach((lines, i) => (scanned[textOf[i]!]!.matches = lines.map(([index, text]) => ({ line: index + 1, text: clipLine(text, MATCH_LINE_CHARS) }))));
+  return scanned;
 }
 
 /**
- * Each file scanned in path order, synchronously (disk.ts says why) in slices of SLICE_MS with
- * the event loop let through between them, so other requests and progress go on during a long
- * search. Stops once MAX_MATCHES matches are in: later files could not be shown.
+ * Each file scanned in path order, in batches under the matcher's deadline, with the event loop
+ * let through between batches once SLICE_MS has passed, so other requests and progress go on
+ * during a long search. Stops once MAX_MATCHES matches are in: later files could not be shown.
  */
-async function scanInOrder(workspace: Workspace, files: readonly WorkspaceFile[], regex: { line: RegExp; file?: RegExp }): Promise<Scanned[]> {
+async function scanInOrder(workspace: Workspace, files: readonly WorkspaceFile[], matcher: Matcher, pattern: string): Promise<Scanned[]> {
   const results: Scanned[] = [];
   let found = 0;
   let slice = performance.now();
-  for (const file of files) {
-    if (found > MAX_MATCHES) break;
+  for (let next = 0, size = FIRST_BATCH; next < files.length && found <= MAX_MATCHES; next += size, size = Math.min(size * 2, LAST_BATCH)) {
     if (performance.now() - slice > SLICE_MS) {
       await new Promise((resolve) => setImmediate(resolve));
       slice = performance.now();
     }
-    const result = scan(workspace, file, regex);
-    found += result.matches.length;
-    results.push(result);
+    for (const result of scanBatch(workspace, files.slice(next, next + size), matcher, pattern)) {
+      if (found > MAX_MATCHES) break;
+      found += result.matches.length;
+      results.push(result);
+    }
   }
   return results;
 }
@@ -100,10 +115,10 @@ export const grepTool = defineAgentTool({
   }),
   modes: ['explore', 'propose'],
   async run({ pattern, glob, ignore_case }, workspace) {
-    const regex = compile(pattern, ignore_case ?? false);
+    const matcher = compile(pattern, ignore_case ?? false);
     const where = glob ?? '**';
     const { files } = await findFiles(workspace, where);
-    const results = await scanInOrder(workspace, files, regex);
+    const results = await scanInOrder(workspace, files, matcher, pattern);
     const lines: string[] = [];
     const skipped = new Map<string, number>();
     let found = 0;
