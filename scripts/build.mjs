@@ -103,11 +103,17 @@ const { skillHash, loadCatalog } = await import(`data:text/javascript;base64,${B
 // The root is where the skill sits at run time, so it is left out here and set when read.
 const { root: _buildRoot, ...catalog } = loadCatalog('.');
 const hash = skillHash('.');
+// Both eras list the same tools: kept once (half the file the start-up path parses), and put
+// back into each era's answer when read (src/catalog/snapshot.ts).
+const { tools, ...legacyList } = legacy.get(3);
+const { tools: modernTools, ...modernList } = modern.get(2);
+if (JSON.stringify(tools) !== JSON.stringify(modernTools)) throw new Error('the two protocol eras list different tools; the snapshot keeps one list');
 const snapshot = {
   version,
   skillHash: hash,
-  legacy: { protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, latestProtocolVersion: protocolVersion, answers: { initialize, ping: legacy.get(2), 'tools/list': legacy.get(3) } },
-  modern: { protocolVersions: discover.supportedVersions ?? [MODERN], answers: { 'server/discover': discover, 'tools/list': modern.get(2) } },
+  tools,
+  legacy: { protocolVersions: SUPPORTED_PROTOCOL_VERSIONS, latestProtocolVersion: protocolVersion, answers: { initialize, ping: legacy.get(2), 'tools/list': legacyList } },
+  modern: { protocolVersions: discover.supportedVersions ?? [MODERN], answers: { 'server/discover': discover, 'tools/list': modernList } },
 };
 writeFileSync('dist/startup-snapshot.json', `${JSON.stringify(snapshot)}\n`);
 writeFileSync('dist/catalog-snapshot.json', `${JSON.stringify({ version, skillHash: hash, catalog })}\n`);

@@ -5,6 +5,8 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { readStartupSnapshot } from '../src/catalog/snapshot.js';
+import { version } from '../src/version.js';
 import { ROOT, serverEnv } from './helpers/mcp.js';
 import { cancelOnFirstText } from './helpers/cancel.js';
 import { startSimulator } from './helpers/simulator.js';
@@ -70,7 +72,7 @@ describe('dist/cli.js over stdio', () => {
 
 describe('the 2026-07-28 era through dist/cli.js, end to end', () => {
   it('discovers from the snapshot, lists the tools the full server lists, and answers a call once', async () => {
-    const snapshot = JSON.parse(readFileSync(join(ROOT, 'dist/startup-snapshot.json'), 'utf8')) as { modern: { answers: Record<string, unknown> } };
+    const snapshot = readStartupSnapshot({}, join(ROOT, 'dist'), version, ROOT)!;
     const fast = new RawSession({ env: { HOME: process.env.HOME } });
     const full = new RawSession({ env: { HOME: process.env.HOME, KIMI_MCP_FAST_START: '0' } });
     const meta = envelope('e2e-modern');

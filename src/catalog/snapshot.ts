@@ -21,6 +21,8 @@ export type RecordedAnswers = Record<string, Record<string, unknown>>;
 export interface StartupSnapshot {
   version: string;
   skillHash: string;
+  /** The tools both eras list, stored once; each era's `tools/list` answer gets them back when read. */
+  tools: unknown[];
   /** 2025-era connections: `initialize` (its protocolVersion set per request), `ping`, `tools/list`. */
   legacy: { protocolVersions: string[]; latestProtocolVersion: string; answers: RecordedAnswers };
   /** 2026-07-28 connections: `server/discover`, `tools/list`, each as the server stamps it. */
@@ -77,7 +79,10 @@ function readRecorded<T extends { version: string; skillHash: string }>(env: Nod
 
 /** The start-up snapshot, if it was made from the skill files at `skillRoot` as they are now. */
 export function readStartupSnapshot(env: NodeJS.ProcessEnv, distDir: string, version: string, skillRoot: string): StartupSnapshot | undefined {
-  return readRecorded<StartupSnapshot>(env, distDir, SNAPSHOT_FILE, version, () => skillHash(skillRoot));
+  const snapshot = readRecorded<StartupSnapshot>(env, distDir, SNAPSHOT_FILE, version, () => skillHash(skillRoot));
+  if (!snapshot) return undefined;
+  for (const era of [snapshot.legacy, snapshot.modern]) era.answers['tools/list'] = { tools: snapshot.tools, ...era.answers['tools/list'] };
+  return snapshot;
 }
 
 /** The build-time catalog if it was made from skill files with this fingerprint. */
