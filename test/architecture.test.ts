@@ -14,7 +14,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   jobs: ['state'],
   agent: ['kimi', 'catalog', 'state'],
   startup: ['catalog', 'transport'],
-  install: ['commands', 'kimi'],
+  install: ['commands', 'kimi', 'state'],
   commands: [],
   kimi: ['catalog', 'state'],
   simulator: [],

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../kimi/errors.js';
 import { NoChanges } from '../review/diff.js';
-import { reviewFingerprint, runReview } from '../review/run-review.js';
+import { reviewedChange, reviewFingerprint, runReview } from '../review/run-review.js';
 import { stateDir } from '../state/dir.js';
 import { PassedReviews } from '../state/passed-reviews.js';
 import type { ReviewRequest } from '../review/types.js';
@@ -69,16 +69,17 @@ export async function runReviewCommand(cli: CliContext, options: ReviewCommandOp
   const roots = shellFolders(cli.env);
   try {
     let remember: (() => Promise<void>) | undefined;
-    if (options.skipUnchanged) {
-      const { folder, fingerprint } = await reviewFingerprint(ctx, request, roots, signal);
-      const mark = `${failOn} ${fingerprint}`;
+    // Read once: fingerprinted here, then reviewed as it was read.
+    const change = options.skipUnchanged ? await reviewedChange(ctx, request, roots, signal) : undefined;
+    if (change) {
+      const mark = `${failOn} ${await reviewFingerprint(ctx, request, change)}`;
       const passed = new PassedReviews(join(stateDir(cli.env), 'review-gate'));
-      if (await passed.passed(folder, mark)) {
+      if (await passed.passed(change.folder, mark)) {
         if (shape === 'json') cli.out(`${JSON.stringify({ findings: [], summary: 'Unchanged since a review that passed.' }, null, 2)}\n`);
         cli.err(`[kimi] unchanged since a review that passed at --fail-on ${failOn}: not reviewed again (exit 0)\n`);
         return EXIT.passed;
       }
-      remember = () => passed.remember(folder, mark).catch((e: unknown) => log('could not remember the passed review:', e));
+      remember = () => passed.remember(change.folder, mark).catch((e: unknown) => log('could not remember the passed review:', e));
     }
     const confirm = terminalConfirm(options.yes);
     const result = await runReview(ctx, request, {
@@ -86,7 +87,7 @@ export async function runReviewCommand(cli: CliContext, options: ReviewCommandOp
       roots,
       ...(confirm ? { confirm } : {}),
       ...(progress ? { onStep: progress } : {}),
-    });
+    }, change);
     if (shape === 'json') cli.out(`${JSON.stringify(result, null, 2)}\n`);
     else cli.out(shape === 'github' ? reviewGithub(result) : reviewText(result));
     for (const note of result.notes) cli.err(`[kimi] ${note}\n`);

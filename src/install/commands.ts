@@ -10,7 +10,7 @@ import { COMMANDS } from '../commands/definitions.js';
 import { claudeCodeFiles, codexFiles, GENERATED_MARK, geminiFiles, isGenerated } from '../commands/render.js';
 import type { GeneratedFile } from '../commands/render.js';
 import type { Agent, InstallContext, Scope } from './agents.js';
-import { PRIVATE_MODE, replaceFile } from './write-file.js';
+import { PRIVATE_MODE, replaceFile } from '../state/write-file.js';
 
 interface CommandFolder {
   dir: string;

@@ -13,7 +13,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { UsageError } from '../errors.js';
 import type { Launch } from './agents.js';
-import { replaceFile } from './write-file.js';
+import { replaceFile } from '../state/write-file.js';
 
 export const GIT_HOOKS = { 'pre-commit': 'staged', 'pre-push': 'branch' } as const;
 export type GitHookName = keyof typeof GIT_HOOKS;

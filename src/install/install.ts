@@ -11,7 +11,7 @@ import type { Agent, InstallContext, Scope } from './agents.js';
 import { applyCommands, describeCommands, planCommands } from './commands.js';
 import type { CommandsPlan } from './commands.js';
 import { editConfig } from './edit.js';
-import { createFile, modeOf, PRIVATE_MODE, replaceFile } from './write-file.js';
+import { createFile, modeOf, PRIVATE_MODE, replaceFile } from '../state/write-file.js';
 
 export interface Plan {
   agent: Agent;

@@ -4,7 +4,7 @@
  * estimate, the model list. Free of zod and the SDK: the start-up path renders with it too.
  */
 import type { ModelView } from './catalog-view.js';
-import type { ChatResult } from './chat.js';
+import type { ChatEvent, ChatResult } from './chat.js';
 import { costWords, formatMoney, isPlanCost, isPlanPrice } from './cost.js';
 import type { Estimate } from './estimate.js';
 import type { SentFile, SkippedFile } from './files/index.js';
@@ -79,4 +79,9 @@ export function modelListText(list: ModelList): string {
   });
   if (list.live) lines.push(list.live.error ? `live check of ${list.live.provider} failed: ${list.live.error}` : `live ${list.live.provider} Kimi IDs: ${list.live.kimi_ids.join(', ') || 'none'}`);
   return `Prices per 1M tokens, input/cached/output.\n${lines.join('\n')}`;
+}
+
+/** A retry the call path is waiting for, as progress and step lines say it. */
+export function retryWords(event: Extract<ChatEvent, { kind: 'retry' }>): string {
+  return `retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt}): ${event.reason}`;
 }

@@ -9,7 +9,7 @@ import type { ChatResult } from '../kimi/chat.js';
 import { costWords, isPlanCost } from '../kimi/cost.js';
 import type { ChatRequest } from '../kimi/request.js';
 import { estimateTextTokens } from '../kimi/tokens.js';
-import { aboutTheCall, whatArrived } from '../kimi/summary.js';
+import { aboutTheCall, retryWords, whatArrived } from '../kimi/summary.js';
 import { ProgressReporter } from './progress.js';
 import type { ReplyStore } from './replies.js';
 import type { chatOutput } from './schemas.js';
@@ -104,7 +104,7 @@ export async function chatTool(ctx: ChatContext, args: ChatRequest, call: ToolCa
         if (event.kind === 'delta') call.record?.({ text: event.text, reasoning: event.reasoning });
         if (!reporter) return;
         if (event.kind === 'delta') await reporter.update(event.text, event.reasoning);
-        else await reporter.note(`retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt}): ${event.reason}`);
+        else await reporter.note(retryWords(event));
       },
     });
     await reporter?.finish();

@@ -132,7 +132,13 @@ export async function loadChange(req: ReviewRequest, allowed: AllowedFolders, ma
   const specs = pathspecs(req.files, folder, root.given, allowed);
   const git = (args: string[]) => repository.git(args, folder);
   const [command, ...revisions] = diffCommand(range);
-  const patch = async (context: number) => splitPatch(await git([command!, ...PATCH_OPTIONS, `-U${context}`, ...revisions, '--', ...specs]));
+  // Each width is asked of git once: sizing may come back to one it already tried.
+  const patches = new Map<number, Promise<FileDiff[]>>();
+  const patch = (context: number) => {
+    let found = patches.get(context);
+    if (!found) patches.set(context, (found = git([command!, ...PATCH_OPTIONS, `-U${context}`, ...revisions, '--', ...specs]).then(splitPatch)));
+    return found;
+  };
   // The widest diff is read now: its files are the change's, and the review most often sends it.
   const widest = await patch(WIDEST_CONTEXT);
   const notes: string[] = [];
@@ -154,7 +160,7 @@ export async function loadChange(req: ReviewRequest, allowed: AllowedFolders, ma
     files: [...widest.map((d) => d.path), ...sent.map((f) => f.path)],
     notes,
     diff: async (context) => {
-      const tracked = context === WIDEST_CONTEXT || !widest.length ? widest : await patch(context);
+      const tracked = widest.length ? await patch(context) : widest;
       return [...tracked, ...sent.map((f) => ({ path: f.path, diff: f.diff! }))];
     },
   };

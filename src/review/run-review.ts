@@ -22,10 +22,11 @@ import type { Confirm } from '../kimi/guard.js';
 import { allowedFolders } from '../kimi/messages.js';
 import type { RootsSource } from '../kimi/messages.js';
 import { runChat } from '../kimi/run-chat.js';
+import { retryWords } from '../kimi/summary.js';
 import { estimateTextTokens } from '../kimi/tokens.js';
 import { acceptsTools } from '../kimi/tool-support.js';
 import { loadChange, WIDEST_CONTEXT } from './diff.js';
-import type { FileDiff } from './diff.js';
+import type { Change, FileDiff } from './diff.js';
 import { parseReview, REVIEW_SCHEMA } from './findings.js';
 import { diffMessage, reviewInstructions } from './prompt.js';
 import type { Finding, ReviewRequest } from './types.js';
@@ -110,11 +111,16 @@ function tooLarge(model: ModelEntry, window: number, sized: Sized): UsageError {
   );
 }
 
-export async function runReview(ctx: CallContext, req: ReviewRequest, options: ReviewOptions): Promise<ReviewResult> {
+/** The change `req` asks for in the repository of the first allowed root (diff.ts); nothing is sent. */
+export async function reviewedChange(ctx: CallContext, req: ReviewRequest, roots: RootsSource, signal?: AbortSignal): Promise<Change> {
+  return loadChange(req, await allowedFolders(ctx.env, roots), ctx.settings.maxFileBytes, signal);
+}
+
+/** Reviews `req`; a caller that already read the change (to fingerprint it) passes it on. */
+export async function runReview(ctx: CallContext, req: ReviewRequest, options: ReviewOptions, change?: Change): Promise<ReviewResult> {
   const model = reviewModel(ctx, req);
   const provider = ctx.settings.provider;
-  const allowed = await allowedFolders(ctx.env, options.roots);
-  const change = await loadChange(req, allowed, ctx.settings.maxFileBytes, options.signal);
+  change ??= await reviewedChange(ctx, req, options.roots, options.signal);
   const notes = [...change.notes];
 
   const window = model.context_window === 'unknown' ? undefined : model.context_window;
@@ -141,15 +147,13 @@ export async function runReview(ctx: CallContext, req: ReviewRequest, options: R
 }
 
 /**
- * What a review of `req` would look at, as a fingerprint (the folder, what is compared, the diff
- * and how Kimi is asked), with no call made: a gate can skip a change it already passed. Refuses
- * as runReview does (no changes, not a repository).
+ * What a review of `req` would look at, as a fingerprint (what is compared, the diff and how
+ * Kimi is asked), with no call made: a gate can skip a change it already passed.
  */
-export async function reviewFingerprint(ctx: CallContext, req: ReviewRequest, roots: RootsSource, signal?: AbortSignal): Promise<{ folder: string; fingerprint: string }> {
-  const change = await loadChange(req, await allowedFolders(ctx.env, roots), ctx.settings.maxFileBytes, signal);
+export async function reviewFingerprint(ctx: CallContext, req: ReviewRequest, change: Change): Promise<string> {
   const hash = createHash('sha256').update(JSON.stringify({ req, model: reviewModel(ctx, req).id, target: change.target }));
   for (const d of await change.diff(WIDEST_CONTEXT)) hash.update(`\0${d.path}\0${d.diff}`);
-  return { folder: change.folder, fingerprint: hash.digest('hex') };
+  return hash.digest('hex');
 }
 
 type Base = Pick<ReviewResult, 'target' | 'files' | 'notes'>;
@@ -163,6 +167,13 @@ function readReply(reply: string, notes: string[]): Pick<ReviewResult, 'findings
   }
   if (reply.trim()) notes.push("Kimi's reply held no findings list that could be read; it is returned as text (unparsed_text).");
   return { findings: [], summary: '', ...(reply.trim() ? { unparsed_text: reply } : {}) };
+}
+
+type Spent = Pick<ReviewResult, 'model' | 'provider' | 'usage' | 'cost' | 'cost_usd' | 'usage_estimated'>;
+
+/** Who answered and what it cost, from an agent run or a chat call alike. */
+function spentOf(r: Spent): Spent {
+  return { model: r.model, provider: r.provider, usage: r.usage, cost: r.cost, cost_usd: r.cost_usd, ...(r.usage_estimated ? { usage_estimated: true } : {}) };
 }
 
 async function agentReview(ctx: CallContext, model: ModelEntry, task: string, options: ReviewOptions, base: Base): Promise<ReviewResult> {
@@ -179,12 +190,7 @@ async function agentReview(ctx: CallContext, model: ModelEntry, task: string, op
     ...readReply(r.answer, notes),
     ...base,
     notes,
-    model: r.model,
-    provider: r.provider,
-    usage: r.usage,
-    cost: r.cost,
-    cost_usd: r.cost_usd,
-    ...(r.usage_estimated ? { usage_estimated: true } : {}),
+    ...spentOf(r),
     steps: r.steps,
     ...(failed ? { error: r.stopped === 'cancelled' ? 'The review was cancelled; what Kimi wrote before is returned.' : (r.notes.find((n) => /^(Step \d+ failed|kimi-mcp failed)/.test(n)) ?? 'The review failed; what Kimi wrote before is returned.') } : {}),
   };
@@ -206,7 +212,7 @@ async function chatReview(ctx: CallContext, model: ModelEntry, call: { system: s
       ...(options.confirm ? { confirm: options.confirm } : {}),
       onEvent: async (event) => {
         if (event.kind === 'delta') options.onDelta?.(event.text, event.reasoning);
-        else await options.onStep?.(`retrying in ${Math.ceil(event.delayMs / 1000)} s (attempt ${event.attempt}): ${event.reason}`);
+        else await options.onStep?.(retryWords(event));
       },
     });
   } catch (e) {
@@ -220,12 +226,7 @@ async function chatReview(ctx: CallContext, model: ModelEntry, call: { system: s
     ...readReply(result.text, notes),
     ...base,
     notes,
-    model: result.model,
-    provider: result.provider,
-    usage: result.usage,
-    cost: result.cost,
-    cost_usd: result.cost_usd,
-    ...(result.usage_estimated ? { usage_estimated: true } : {}),
+    ...spentOf(result),
     steps: [],
     ...(error ? { error } : {}),
   };

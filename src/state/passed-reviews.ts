@@ -1,12 +1,13 @@
 /**
  * The change each project's review gate last passed, as a fingerprint, so `kimi-mcp review
  * --skip-unchanged` (the Claude Code Stop hook) does not pay for the same review on every turn
- * that leaves the tree as it was. One small file per project, replaced whole (written beside it,
- * then renamed), owner-only; a lost or torn file only means one more review.
+ * that leaves the tree as it was. One small file per project, replaced whole (write-file.ts),
+ * owner-only; a lost file only means one more review.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { PRIVATE_MODE, replaceFile } from './write-file.js';
 
 const keyOf = (project: string) => createHash('sha256').update(project).digest('hex').slice(0, 32);
 
@@ -28,14 +29,6 @@ export class PassedReviews {
 
   async remember(project: string, fingerprint: string): Promise<void> {
     await mkdir(this.folder, { recursive: true, mode: 0o700 });
-    const file = this.file(project);
-    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await writeFile(temporary, `${JSON.stringify({ fingerprint, at: new Date().toISOString() })}\n`, { mode: 0o600 });
-      await rename(temporary, file);
-    } catch (e) {
-      await rm(temporary, { force: true });
-      throw e;
-    }
+    replaceFile(this.file(project), `${JSON.stringify({ fingerprint, at: new Date().toISOString() })}\n`, PRIVATE_MODE);
   }
 }

@@ -1,9 +1,9 @@
 /**
- * How install writes a file: whole, and with its final mode from the first byte. The text goes
- * to a temporary file beside the target, created no wider than its final mode, set to exactly
- * that mode while still empty, synced, then renamed (or linked) into place. A crash or a second
- * process therefore finds the old file or the new one, never half of one, and at no moment can
- * anyone read it who the final mode would not let read it.
+ * How a file is replaced (install's configs, the review gate's marks): whole, and with its final
+ * mode from the first byte. The text goes to a temporary file beside the target, created no wider
+ * than its final mode, set to exactly that mode while still empty, synced, then renamed (or
+ * linked) into place. A crash or a second process therefore finds the old file or the new one,
+ * never half of one, and at no moment can anyone read it who the final mode would not let read it.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fchmodSync, fchownSync, fsyncSync, linkSync, openSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
