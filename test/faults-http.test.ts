@@ -18,7 +18,7 @@ import { loadCatalog } from '../src/catalog/load.js';
 import { startHttpServer } from '../src/http/server.js';
 import type { RunningHttpServer } from '../src/http/server.js';
 import { CanaryLog, expectNoCanary, makeCanary } from './helpers/canary.js';
-import { CANCEL_PHASES, expectUpstreamClosed, matrixEnv, runCancelCell, runUpstreamCell, storedTurn, TOOLS, UPSTREAM_CELLS } from './helpers/fault-matrix.js';
+import { CANCEL_PHASES, expectUpstreamClosed, matrixEnv, runCancelCell, runUpstreamCell, storedPartialTurn, TOOLS, UPSTREAM_CELLS } from './helpers/fault-matrix.js';
 import { call, ROOT } from './helpers/mcp.js';
 import type { AnyClient } from './helpers/mcp.js';
 import { startSimulator } from './helpers/simulator.js';
@@ -116,11 +116,7 @@ describe('the client goes away mid-stream (HTTP)', () => {
     await client.close();
     await expect(pending).rejects.toThrow();
     await expectUpstreamClosed(sim, marker);
-    const turn = await vi.waitFor(() => {
-      const t = storedTurn(stateDir, marker);
-      expect(t, 'the partial reply was not stored').toBeDefined();
-      return t!;
-    });
+    const turn = await storedPartialTurn(stateDir, marker);
     expect(turn.partial).toBe(true);
     expect(sim.chatsFor(marker)[0]!.content.startsWith(turn.reply.content)).toBe(true);
   });
@@ -136,11 +132,7 @@ describe('the client goes away mid-stream (HTTP)', () => {
     await client.close();
     await expect(pending).rejects.toThrow();
     await expectUpstreamClosed(sim, marker);
-    const turn = await vi.waitFor(() => {
-      const t = storedTurn(stateDir, marker);
-      expect(t, 'the partial reply was not stored').toBeDefined();
-      return t!;
-    });
+    const turn = await storedPartialTurn(stateDir, marker);
     expect(turn.partial).toBe(true);
     expect(turn.reply.content.length).toBeGreaterThan(0);
     expect(sim.chatsFor(marker)[0]!.content.startsWith(turn.reply.content)).toBe(true);

@@ -20,7 +20,7 @@ import { UsageError } from '../kimi/errors.js';
 import type { Confirm } from '../kimi/guard.js';
 import { jobStore, maxJobs, projectKey } from '../jobs/project.js';
 import type { JobRunner } from '../jobs/runner.js';
-import type { KeptReply } from '../jobs/store.js';
+import type { JobStore, KeptReply } from '../jobs/store.js';
 import { log, scrub } from '../log.js';
 import { ConfirmationNeeded } from './confirm.js';
 import { REPLY_URI_PREFIX } from './replies.js';
@@ -73,6 +73,7 @@ export async function runInBackground(tool: KimiTool, args: Record<string, unkno
   // The project key is the folders the job may read (the same ones the call itself gets).
   const project = projectKey((await call.roots()).folders);
   const max = maxJobs(bg.env).value;
+  const store = jobStore(bg.env);
   let deciding = call.confirm !== undefined && bg.settings.spending.confirmAboveUsd !== undefined;
   let decide!: (question?: InputRequiredResult) => void;
   const decided = new Promise<InputRequiredResult | undefined>((resolve) => (decide = resolve));
@@ -97,7 +98,7 @@ export async function runInBackground(tool: KimiTool, args: Record<string, unkno
     });
 
   const submitted = await bg.jobs.submit({
-    store: jobStore(bg.env),
+    store,
     tool: tool.name,
     label: labelOf(args),
     project,
@@ -136,17 +137,17 @@ export async function runInBackground(tool: KimiTool, args: Record<string, unkno
     clearTimeout(timer);
     deciding = false;
     if (question) {
-      bg.jobs.withdraw(submitted.id, jobStore(bg.env));
+      bg.jobs.withdraw(submitted.id, store);
       return question;
     }
   }
   deciding = false;
-  return startedResult(tool.name, submitted, max, bg);
+  return startedResult(tool.name, submitted, max, bg, store);
 }
 
-async function startedResult(toolName: string, submitted: { id: string; state: 'queued' | 'running'; position?: number }, max: number, bg: BackgroundContext): Promise<ToolResult> {
+async function startedResult(toolName: string, submitted: { id: string; state: 'queued' | 'running'; position?: number }, max: number, bg: BackgroundContext, store: JobStore): Promise<ToolResult> {
   // A job that already ended while the foreground waited says so.
-  const state = bg.jobs.get(submitted.id)?.state ?? (await jobStore(bg.env).read(submitted.id))?.state ?? submitted.state;
+  const state = bg.jobs.get(submitted.id)?.state ?? (await store.read(submitted.id))?.state ?? submitted.state;
   const shown = state === 'interrupted' ? 'cancelled' : state;
   const where =
     state === 'queued' && submitted.position !== undefined

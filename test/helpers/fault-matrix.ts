@@ -301,6 +301,15 @@ export function storedTurn(stateDir: string, marker: string): { reply: { content
   return undefined;
 }
 
+/** Waits (up to `timeout` ms) for the turn a call left in its conversation once it was cut short. */
+export function storedPartialTurn(stateDir: string, marker: string, timeout = 1000): Promise<NonNullable<ReturnType<typeof storedTurn>>> {
+  return vi.waitFor(() => {
+    const t = storedTurn(stateDir, marker);
+    expect(t, `no partial turn stored for ${marker}`).toBeDefined();
+    return t!;
+  }, { timeout, interval: 20 });
+}
+
 /**
  * The client cancels (the SDK's AbortSignal) at a phase the simulator reports: the request
  * sent but no headers yet, reasoning arriving, or text arriving. The cancel goes out as the
@@ -345,11 +354,7 @@ export async function runCancelCell(client: AnyClient, sim: Simulator, stateDir:
     expect(sim.chatsFor(marker)[0]!.status).toBeUndefined();
     return;
   }
-  const turn = await vi.waitFor(() => {
-    const t = storedTurn(stateDir, marker);
-    expect(t, `no partial turn stored for ${marker}`).toBeDefined();
-    return t!;
-  }, { timeout: 5000, interval: 20 });
+  const turn = await storedPartialTurn(stateDir, marker, 5000);
   expect(turn.partial).toBe(true);
   if (phase === 'during reasoning') {
     expect(turn.reply.content).toBe('');
